@@ -1,0 +1,85 @@
+"""Exit codes and the error hierarchy.
+
+Every failure the user can cause or meet is an ``SttError`` carrying its exit code and an optional hint;
+``cli.main`` is the one place that turns them into ``stt: error: …`` lines.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILURE = 1
+    USAGE = 2
+    CONFIG = 3
+    PENDING = 4
+    JOB_FAILED = 5
+    PARTIAL = 6
+    INTERRUPTED = 130
+
+
+class SttError(Exception):
+    """Base class: a message for the user, an exit code and an optional hint."""
+
+    exit_code: ExitCode = ExitCode.FAILURE
+
+    def __init__(self, message: str, *, hint: str | None = None, exit_code: ExitCode | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(SttError):
+    """Bad arguments or bad input (missing file, bad URL, unknown format)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(SttError):
+    """Missing or rejected credentials, unreadable config."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class AuthError(ConfigError):
+    """The server refused the key (401) or the account (403)."""
+
+
+class NetworkError(SttError):
+    """The server could not be reached or did not answer in time."""
+
+
+class ApiError(SttError):
+    """The server answered with an error."""
+
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None,
+                 exit_code: ExitCode | None = None):
+        super().__init__(message, hint=hint, exit_code=exit_code)
+        self.status = status
+
+
+class BadResponseError(SttError):
+    """The server answered with something we cannot read (HTML, truncated JSON, unknown shape)."""
+
+
+class JobPendingError(SttError):
+    """The job has not finished yet (fetch without --wait, or --timeout reached)."""
+
+    exit_code = ExitCode.PENDING
+
+
+class JobFailedError(SttError):
+    """The server reports the job as failed."""
+
+    exit_code = ExitCode.JOB_FAILED
+
+
+class NoTimestampsError(UsageError):
+    """Captions were asked of a transcript that carries no timestamps."""

@@ -1,0 +1,135 @@
+"""The local job record: a sqlite database in the state directory.
+
+A job is written the moment the server returns its id, before any polling, so an interrupted run can
+always be resumed instead of paying twice. WAL mode and a busy timeout let several ``stt`` processes
+write at once; every write is its own short transaction, so a kill -9 loses at most the write under way.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stt_cli.config import state_dir
+from stt_cli.errors import ConfigError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id           TEXT NOT NULL,
+    provider     TEXT NOT NULL,
+    base_url     TEXT NOT NULL,
+    model        TEXT NOT NULL,
+    input        TEXT NOT NULL,
+    input_sha256 TEXT,
+    options      TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    error        TEXT,
+    result       TEXT,
+    created_at   REAL NOT NULL,
+    updated_at   REAL NOT NULL,
+    PRIMARY KEY (provider, base_url, id)
+);
+CREATE INDEX IF NOT EXISTS jobs_by_input ON jobs (input_sha256, provider, base_url, model);
+CREATE INDEX IF NOT EXISTS jobs_by_id ON jobs (id);
+"""
+
+
+@dataclass
+class JobRecord:
+    id: str
+    provider: str
+    base_url: str
+    model: str
+    input: str
+    input_sha256: str | None
+    options: dict[str, Any]
+    status: str
+    state: str
+    error: str | None
+    result: Any
+    created_at: float
+    updated_at: float
+
+
+def _record(row: sqlite3.Row) -> JobRecord:
+    data = dict(row)
+    data["options"] = json.loads(data["options"] or "{}")
+    data["result"] = json.loads(data["result"]) if data["result"] is not None else None
+    return JobRecord(**data)
+
+
+def options_key(options: dict[str, Any]) -> str:
+    return json.dumps(options, sort_keys=True, separators=(",", ":"))
+
+
+class Ledger:
+    def __init__(self, path: Path | None = None):
+        self.path = path or state_dir() / "jobs.sqlite3"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
+                                      check_same_thread=False)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"cannot open the job ledger {self.path}: {exc}",
+                              hint="set STT_STATE_DIR to a writable directory") from exc
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        try:
+            with self.db:
+                self.db.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot write the job ledger {self.path}: {exc}") from exc
+
+    def add(self, *, job_id: str, provider: str, base_url: str, model: str, input: str,
+            input_sha256: str | None, options: dict[str, Any], status: str, state: str,
+            result: Any = None, error: str | None = None) -> None:
+        now = time.time()
+        self._write(
+            "INSERT OR REPLACE INTO jobs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (job_id, provider, base_url, model, input, input_sha256, options_key(options), status, state,
+             error, json.dumps(result) if result is not None else None, now, now),
+        )
+
+    def update(self, job_id: str, *, provider: str, base_url: str, status: str, state: str,
+               result: Any = None, error: str | None = None) -> None:
+        self._write(
+            "UPDATE jobs SET status=?, state=?, error=?, result=COALESCE(?, result), updated_at=? "
+            "WHERE id=? AND provider=? AND base_url=?",
+            (status, state, error, json.dumps(result) if result is not None else None, time.time(),
+             job_id, provider, base_url),
+        )
+
+    def get(self, job_id: str, provider: str | None = None, base_url: str | None = None) -> JobRecord | None:
+        sql, params = "SELECT * FROM jobs WHERE id=?", [job_id]
+        if provider:
+            sql, params = sql + " AND provider=?", [*params, provider]
+        if base_url:
+            sql, params = sql + " AND base_url=?", [*params, base_url]
+        row = self.db.execute(sql + " ORDER BY updated_at DESC LIMIT 1", params).fetchone()
+        return _record(row) if row else None
+
+    def find_reusable(self, *, provider: str, base_url: str, model: str, input_sha256: str,
+                      options: dict[str, Any]) -> JobRecord | None:
+        """The newest job for the same audio, model and options that is pending or completed."""
+        row = self.db.execute(
+            "SELECT * FROM jobs WHERE input_sha256=? AND provider=? AND base_url=? AND model=? AND options=? "
+            "AND state IN ('pending', 'completed') ORDER BY created_at DESC LIMIT 1",
+            (input_sha256, provider, base_url, model, options_key(options)),
+        ).fetchone()
+        return _record(row) if row else None
+
+    def recent(self, limit: int = 20) -> list[JobRecord]:
+        rows = self.db.execute("SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?", (limit,)).fetchall()
+        return [_record(r) for r in rows]
+
+    def close(self) -> None:
+        self.db.close()

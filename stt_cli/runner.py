@@ -1,0 +1,383 @@
+"""Running jobs: submit (or resume from the ledger), wait, render and write — for one input or many.
+
+Workers are plain daemon threads pulling from a queue: submissions, uploads and polls of different
+inputs overlap, and a slow job never holds up the others. The main thread only waits, so Ctrl-C is
+handled there: it stops the workers and prints how to resume every job still running.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stt_cli.config import Settings
+from stt_cli.errors import (
+    ConfigError,
+    ExitCode,
+    JobFailedError,
+    JobPendingError,
+    SttError,
+    UsageError,
+)
+from stt_cli.http import Http
+from stt_cli.inputs import AudioSource, open_source
+from stt_cli.ledger import JobRecord, Ledger
+from stt_cli.outputs import STDOUT, output_paths, plan_stems, write_atomic
+from stt_cli.progress import JobView, Ui
+from stt_cli.providers import JobOptions, JobState, Provider, make_provider
+from stt_cli.providers.base import COMPLETED, FAILED, PENDING
+
+POLL_START = 1.0
+POLL_CAP = 10.0
+POLL_GROWTH = 0.1  # next poll after 10% of the time waited so far: result latency stays ≤ 10% of T
+
+
+class Interrupted(SttError):
+    exit_code = ExitCode.INTERRUPTED
+
+
+def poll_delay(elapsed: float, fixed: float | None = None) -> float:
+    """Adaptive polling: about 1 s at first, then 10% of the time waited so far, capped at 10 s."""
+    if fixed is not None:
+        return fixed
+    return min(POLL_CAP, max(POLL_START, POLL_GROWTH * elapsed))
+
+
+@dataclass
+class RunOptions:
+    job: JobOptions
+    formats: list[str]
+    render: Any  # writers.RenderOptions
+    output: str | None = None
+    output_dir: Path | None = None
+    wait: bool = True
+    timeout: float = 1800.0
+    poll_interval: float | None = None
+    force: bool = False
+    skip_existing: bool = False
+    fail_fast: bool = False
+    jobs: int = 4
+    json_lines: bool = False
+
+
+@dataclass
+class Outcome:
+    input: str
+    job_id: str | None = None
+    status: str = "pending"
+    outputs: list[str] = field(default_factory=list)
+    error: SttError | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "input": self.input, "job_id": self.job_id, "status": self.status, "outputs": self.outputs,
+            "error": self.error.message if self.error else None,
+            "exit_code": int(self.error.exit_code) if self.error else 0,
+        }
+
+
+class Session:
+    """What one ``stt`` invocation works with: settings, stderr UI, HTTP, provider and ledger."""
+
+    def __init__(self, settings: Settings, ui: Ui, *, retries: int = 4, need_key: bool = True,
+                 max_upload_mb: float | None = None):
+        self.settings = settings
+        self.max_upload_mb = max_upload_mb
+        self.ui = ui
+        if need_key and settings.provider == "aiml" and not settings.api_key:
+            raise ConfigError("no API key for the aiml provider",
+                              hint="set STT_API_KEY or AIMLAPI_KEY, or run: stt config set api_key")
+        warn_plain_http(settings, ui)
+        self.http = Http(settings.base_url, settings.api_key, retries=retries, log=ui.log,
+                         on_retry=self._on_retry)
+        self.ledger = Ledger()
+        self.cancel = threading.Event()
+        self.stop_new = threading.Event()
+        self.inflight: dict[str, tuple[str, str]] = {}  # job id -> (input, resume command)
+        self.stdout_lock = threading.Lock()
+        self._views = threading.local()
+
+    def _on_retry(self, note: str) -> None:
+        view = getattr(self._views, "view", None)
+        if view is not None:
+            view.update(note)
+
+    def provider(self, view: JobView | None = None) -> Provider:
+        progress = view.upload if view is not None else None
+        return make_provider(self.settings.provider, self.http, upload_progress=progress,
+                             max_upload_mb=self.max_upload_mb)
+
+    def close(self) -> None:
+        self.http.close()
+        self.ledger.close()
+
+    def emit(self, text: str) -> None:
+        """Write data to stdout (never progress)."""
+        with self.stdout_lock:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+    # -- one job ---------------------------------------------------------------------------------
+
+    def record_submission(self, source: AudioSource, options: JobOptions, state: JobState) -> None:
+        s = self.settings
+        self.ledger.add(job_id=state.job_id, provider=s.provider, base_url=s.base_url,
+                        model=options.model, input=_ledger_input(source), input_sha256=source.sha256(),
+                        options=options.ledger_key(), status=state.status, state=state.state,
+                        result=state.result, error=state.error)
+
+    def find_resumable(self, source: AudioSource, options: JobOptions) -> JobRecord | None:
+        if source.kind == "stdin" and source.path is None:
+            return None
+        s = self.settings
+        return self.ledger.find_reusable(provider=s.provider, base_url=s.base_url, model=options.model,
+                                         input_sha256=source.sha256(), options=options.ledger_key())
+
+    def wait_for_job(self, provider: Provider, job_id: str, *, view: JobView | None, timeout: float,
+                     poll_interval: float | None, first_delay: float) -> JobState:
+        started = time.monotonic()
+        delay = first_delay
+        while True:
+            if delay and self.cancel.wait(delay):
+                raise Interrupted(f"interrupted while waiting for job {job_id}")
+            state = provider.poll(job_id)
+            self.save_state(state)
+            if state.state == COMPLETED:
+                return state
+            if state.state == FAILED:
+                raise JobFailedError(f"job {job_id} failed on the server: {state.error}",
+                                     hint="the audio may be unsupported or corrupt; try another model")
+            elapsed = time.monotonic() - started
+            if elapsed >= timeout:
+                raise JobPendingError(f"job {job_id} is still {state.status} after {timeout:g}s",
+                                      hint=f"fetch it later: stt fetch {job_id} --wait")
+            if view is not None:
+                view.update(f"{state.status} · job {job_id}")
+            delay = min(poll_delay(elapsed, poll_interval), max(0.0, timeout - elapsed))
+
+    def save_state(self, state: JobState) -> None:
+        s = self.settings
+        self.ledger.update(state.job_id, provider=s.provider, base_url=s.base_url, status=state.status,
+                           state=state.state, result=state.result, error=state.error)
+
+    # -- many inputs -----------------------------------------------------------------------------
+
+    def run(self, names: list[str], opts: RunOptions) -> list[Outcome]:
+        several = len(names) > 1
+        single_to_stdout = not several and not opts.json_lines
+        if opts.json_lines and opts.output == STDOUT:
+            raise UsageError("--json and -o - both want stdout", hint="write files with -o or --output-dir")
+        stems = plan_stems(names, opts.output_dir)
+        plans: dict[str, dict[str, str]] = {}
+        for name in names:
+            stem = "stdin" if name == "-" else stems[name].name
+            plans[name] = output_paths(stem_path=stems[name], stem=stem, formats=opts.formats,
+                                       output=opts.output, several_inputs=several,
+                                       single_to_stdout=single_to_stdout)
+        outcomes: list[Outcome | None] = [None] * len(names)
+        work: queue.Queue[tuple[int, str]] = queue.Queue()
+        for item in enumerate(names):
+            work.put(item)
+        display = self.ui.display(len(names))
+
+        def worker() -> None:
+            while not self.stop_new.is_set() and not self.cancel.is_set():
+                try:
+                    index, name = work.get_nowait()
+                except queue.Empty:
+                    return
+                view = display.job(_label(name))
+                self._views.view = view
+                outcome = self._run_one(name, plans[name], opts, view)
+                outcomes[index] = outcome
+                self._report(outcome, opts, view)
+                if outcome.error is not None and (opts.fail_fast or isinstance(outcome.error, ConfigError)):
+                    self.stop_new.set()
+
+        threads = [threading.Thread(target=worker, daemon=True, name=f"stt-worker-{i}")
+                   for i in range(max(1, min(opts.jobs, len(names))))]
+        with display:
+            for thread in threads:
+                thread.start()
+            try:
+                for thread in threads:
+                    while thread.is_alive():
+                        thread.join(0.1)
+            except KeyboardInterrupt:
+                self.cancel.set()
+                for thread in threads:
+                    thread.join(0.5)
+                raise self.interrupted() from None
+        return [o or Outcome(input=n, status="skipped",
+                             error=SttError("not started (stopped after an earlier failure)"))
+                for o, n in zip(outcomes, names, strict=True)]
+
+    def interrupted_single(self, job_id: str, command: str | None = None) -> Interrupted:
+        return Interrupted(f"interrupted; job {job_id} is still running; resume with: "
+                           f"{command or f'stt fetch {job_id} --wait'}")
+
+    def interrupted(self) -> Interrupted:
+        lines = [f"job {job_id} ({name}) is still running; resume with: {command}"
+                 for job_id, (name, command) in list(self.inflight.items())]
+        message = "interrupted" + ("".join(f"\n  {line}" for line in lines) if lines else "")
+        return Interrupted(message)
+
+    def _report(self, outcome: Outcome, opts: RunOptions, view: JobView) -> None:
+        if opts.json_lines:
+            self.emit(json.dumps(outcome.to_json(), ensure_ascii=False) + "\n")
+        if outcome.error is not None:
+            line = f"failed {outcome.input}: {outcome.error.message}"
+        elif outcome.status == "skipped":
+            line = f"skipped {outcome.input} (outputs exist)"
+        elif not opts.wait:
+            line = f"submitted {outcome.input}: job {outcome.job_id}"
+        else:
+            line = f"done {outcome.input} -> {', '.join(outcome.outputs) or 'stdout'}"
+        view.finish(line)
+
+    def _run_one(self, name: str, plan: dict[str, str], opts: RunOptions, view: JobView) -> Outcome:
+        outcome = Outcome(input=name)
+        source: AudioSource | None = None
+        try:
+            files = [p for p in plan.values() if p != STDOUT]
+            if opts.skip_existing and opts.wait and files and all(Path(p).exists() for p in files):
+                outcome.status = "skipped"
+                outcome.outputs = files
+                return outcome
+            source = open_source(name)
+            provider = self.provider(view)
+            state = self._submit_or_resume(provider, source, opts, view, outcome)
+            if not opts.wait:
+                return outcome
+            if state.state != COMPLETED:
+                command = resume_command(state.job_id, opts.formats, plan)
+                self.inflight[state.job_id] = (name, command)
+                try:
+                    state = self.wait_for_job(provider, state.job_id, view=view, timeout=opts.timeout,
+                                              poll_interval=opts.poll_interval,
+                                              first_delay=0 if outcome.status == "resumed" else poll_delay(0, opts.poll_interval))
+                except JobPendingError as exc:
+                    exc.hint = f"fetch it later: {command}"
+                    raise
+                finally:
+                    if not self.cancel.is_set():
+                        self.inflight.pop(state.job_id, None)
+            outcome.outputs = self.render_and_write(state, opts, plan)
+            outcome.status = "completed"
+        except SttError as exc:
+            outcome.error = exc
+            outcome.status = "failed" if not isinstance(exc, JobPendingError) else "pending"
+        except Exception as exc:  # a bug: report it for this input, keep the batch going
+            outcome.error = SttError(f"internal error: {type(exc).__name__}: {exc}",
+                                     hint="run with --debug for the traceback")
+            outcome.status = "failed"
+            if self.ui.debug:
+                self.ui.print(traceback.format_exc())
+        finally:
+            if source is not None and source.kind == "stdin" and source.path is not None:
+                source.path.unlink(missing_ok=True)
+        return outcome
+
+    def _submit_or_resume(self, provider: Provider, source: AudioSource, opts: RunOptions, view: JobView,
+                          outcome: Outcome) -> JobState:
+        if not opts.force:
+            record = self.find_resumable(source, opts.job)
+            if record is not None:
+                outcome.job_id = record.id
+                outcome.status = "resumed"
+                view.update(f"resuming job {record.id}")
+                self.ui.log(f"{source.name}: found job {record.id} ({record.status}) in the ledger; "
+                            "not submitting again (--force to submit anew)")
+                return JobState(record.id, record.state, record.status, result=record.result)
+        view.update("uploading" if source.kind != "url" else "submitting")
+        state = provider.submit(source, opts.job)
+        # The id is on disk before any polling: an interrupted run can always resume this job.
+        self.record_submission(source, opts.job, state)
+        outcome.job_id = state.job_id
+        outcome.status = "submitted"
+        if not provider.is_async and state.state == COMPLETED:
+            outcome.status = "completed"
+        return state
+
+    def render_and_write(self, state: JobState, opts: RunOptions, plan: dict[str, str],
+                         model: str | None = None) -> list[str]:
+        from stt_cli.transcript import normalize
+        from stt_cli.writers import render
+
+        transcript = normalize(state.result, provider=self.settings.provider,
+                               model=model or opts.job.model, job_id=state.job_id)
+        # Render everything before writing anything: a format that cannot be produced leaves no files.
+        rendered = [(path, render(transcript, fmt, opts.render)) for fmt, path in plan.items()]
+        written = []
+        for path, text in rendered:
+            if path == STDOUT:
+                self.emit(text)
+            else:
+                write_atomic(path, text)
+                written.append(path)
+        return written
+
+
+def resume_command(job_id: str, formats: list[str], plan: dict[str, str]) -> str:
+    parts = ["stt", "fetch", _shell_quote(job_id), "--wait"]
+    for fmt in formats:
+        parts += ["-f", fmt]
+    files = [p for p in plan.values() if p != STDOUT]
+    if files:
+        first = Path(files[0])
+        parts += ["-o", _shell_quote(str(first if len(files) == 1 else first.with_suffix("")))]
+    return " ".join(parts)
+
+
+def _shell_quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def _label(name: str) -> str:
+    return "stdin" if name == "-" else (name if len(name) <= 40 else "…" + name[-39:])
+
+
+def _ledger_input(source: AudioSource) -> str:
+    if source.kind == "file" and source.path is not None:
+        return str(source.path.resolve())
+    return source.name
+
+
+def warn_plain_http(settings: Settings, ui: Ui) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(settings.base_url)
+    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1") or (parts.hostname or "").startswith("127.")
+    if settings.api_key and parts.scheme == "http" and not loopback:
+        ui.warn(f"sending the API key over plain http to {parts.hostname}; use https")
+
+
+def exit_code_for(outcomes: list[Outcome]) -> ExitCode:
+    failed = [o for o in outcomes if o.error is not None]
+    if not failed:
+        return ExitCode.OK
+    if len(outcomes) == 1 or len(failed) == len(outcomes) and len({o.error.exit_code for o in failed}) == 1:
+        return failed[0].error.exit_code  # type: ignore[union-attr]
+    return ExitCode.PARTIAL
+
+
+def summary(outcomes: list[Outcome]) -> list[str]:
+    done = sum(1 for o in outcomes if o.error is None and o.status != "skipped")
+    skipped = sum(1 for o in outcomes if o.status == "skipped" and o.error is None)
+    failed = [o for o in outcomes if o.error is not None]
+    lines = [f"{done} done, {len(failed)} failed, {skipped} skipped"]
+    lines += [f"  failed {o.input}: {o.error.message}" for o in failed]  # type: ignore[union-attr]
+    return lines
+
+
+__all__ = ["Interrupted", "Outcome", "RunOptions", "Session", "exit_code_for", "poll_delay", "summary",
+           "PENDING"]

@@ -112,7 +112,7 @@ class Session:
     def provider(self, view: JobView | None = None) -> Provider:
         progress = view.upload if view is not None else None
         return make_provider(self.settings.provider, self.http, upload_progress=progress,
-                             max_upload_mb=self.max_upload_mb)
+                             max_upload_mb=self.max_upload_mb, warn=self.ui.warn)
 
     def close(self) -> None:
         self.http.close()

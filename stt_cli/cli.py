@@ -676,6 +676,7 @@ def _print_error(message: str, hint: str | None = None) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the app; the one place exceptions become messages and exit codes."""
     click = _click_exceptions()
+    _treat_sigterm_as_interrupt()
     debug = os.environ.get("STT_DEBUG") == "1" or "--debug" in (argv if argv is not None else sys.argv[1:])
     command = typer.main.get_command(app)
     try:
@@ -709,6 +710,20 @@ def main(argv: list[str] | None = None) -> None:
         code = ExitCode.FAILURE
     _flush_stdout()
     sys.exit(int(code))
+
+
+def _treat_sigterm_as_interrupt() -> None:
+    # A CI job that times out sends SIGTERM: leave the same way as on Ctrl-C, printing how to resume.
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _click_exceptions():  # noqa: ANN202

@@ -39,6 +39,7 @@ def aiml(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAiml]:
 
 def make_wav(path: Path, seconds: float = 0.5, rate: int = 8000) -> Path:
     """A real (tiny) WAV file: a 440 Hz tone."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)

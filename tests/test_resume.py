@@ -1,0 +1,110 @@
+"""Interrupted runs (Ctrl-C, SIGTERM, kill -9) are resumed from the ledger, never paid for twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import make_wav
+from tests.helpers import run_cli, stt_executable
+
+
+def start(*args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([stt_executable(), *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, env=dict(os.environ))
+
+
+def wait_for(condition, timeout: float = 15.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_prints_resume_command_and_rerun_resumes(aiml, tmp_path, sig):
+    aiml.slow_seconds = 3
+    audio = make_wav(tmp_path / "slow talk.wav")
+    proc = start("transcribe", audio, "-f", "srt", "-o", tmp_path / "out.srt", "--poll-interval", "0.05")
+    wait_for(lambda: len(aiml.requests("GET", "/v1/stt/")) >= 1)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=15)
+    (job_id,) = aiml.jobs
+    assert proc.returncode == 130, err
+    text = err.decode()
+    assert "Traceback" not in text
+    assert f"stt fetch {job_id} --wait -f srt -o {tmp_path / 'out.srt'}" in text
+    assert not (tmp_path / "out.srt").exists()
+    # The same command again finds the job in the ledger and waits for it instead of submitting.
+    r = run_cli("transcribe", audio, "-f", "srt", "-o", tmp_path / "out.srt", "--poll-interval", "0.05")
+    assert r.exit_code == 0, r.stderr
+    assert len(aiml.requests("POST", "/v1/stt/create")) == 1
+    assert (tmp_path / "out.srt").read_text().startswith("1\n")
+
+
+def test_kill_9_then_rerun_resumes(aiml, tmp_path):
+    aiml.slow_seconds = 2
+    audio = make_wav(tmp_path / "slow.wav")
+    proc = start("transcribe", audio, "--poll-interval", "0.05")
+    wait_for(lambda: len(aiml.requests("GET", "/v1/stt/")) >= 1)
+    proc.kill()
+    proc.wait(timeout=10)
+    r = run_cli("transcribe", audio, "--poll-interval", "0.05")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.startswith("Hello world.")
+    assert len(aiml.requests("POST", "/v1/stt/create")) == 1
+
+
+def test_force_submits_anew(aiml, wav):
+    assert run_cli("transcribe", wav, "--poll-interval", "0.05").exit_code == 0
+    assert run_cli("transcribe", wav, "--poll-interval", "0.05").exit_code == 0
+    assert len(aiml.requests("POST", "/v1/stt/create")) == 1
+    assert run_cli("transcribe", wav, "--poll-interval", "0.05", "--force").exit_code == 0
+    assert len(aiml.requests("POST", "/v1/stt/create")) == 2
+
+
+def test_changed_options_are_a_new_job(aiml, wav):
+    assert run_cli("transcribe", wav, "--poll-interval", "0.05").exit_code == 0
+    assert run_cli("transcribe", wav, "--poll-interval", "0.05", "-l", "de").exit_code == 0
+    assert len(aiml.requests("POST", "/v1/stt/create")) == 2
+
+
+def test_concurrent_processes_lose_no_ledger_rows(aiml, tmp_path):
+    files = [make_wav(tmp_path / f"in{i}" / f"a{i}.wav", seconds=0.05 + i / 1000) for i in range(12)]
+    procs = [start("submit", *files[i::4], "-j", "3") for i in range(4)]
+    ids = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        ids += out.decode().split()
+    assert len(set(ids)) == 12
+    r = run_cli("status", "--limit", "100")
+    assert sorted(line.split("\t")[0] for line in r.stdout.splitlines()) == sorted(ids)
+
+
+def test_submit_via_subprocess_gives_a_bare_id(aiml, wav):
+    r = subprocess.run([stt_executable(), "submit", str(wav)], capture_output=True, env=dict(os.environ),
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().strip() in aiml.jobs
+    assert r.stderr == b""
+
+
+def test_head_closing_the_pipe_is_quiet(aiml, tmp_path):
+    files = [make_wav(tmp_path / f"t{i}.wav", seconds=0.05 + i / 1000) for i in range(5)]
+    cmd = f"'{stt_executable()}' submit {' '.join(map(str, files))} | head -1"
+    r = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, env=dict(os.environ),
+                       timeout=30)
+    assert b"Traceback" not in r.stderr and b"BrokenPipe" not in r.stderr, r.stderr
+    assert len(r.stdout.split()) == 1
+
+
+def test_python_dash_m_works():
+    r = subprocess.run([sys.executable, "-m", "stt_cli", "--version"], capture_output=True, timeout=30)
+    assert r.returncode == 0 and r.stdout.startswith(b"stt ")

@@ -260,9 +260,10 @@ class Session:
                 command = resume_command(state.job_id, opts.formats, plan)
                 self.inflight[state.job_id] = (name, command)
                 try:
+                    # A resumed job may be done already: ask at once. A fresh one needs a moment.
+                    first = 0.0 if outcome.status == "resumed" else poll_delay(0, opts.poll_interval)
                     state = self.wait_for_job(provider, state.job_id, view=view, timeout=opts.timeout,
-                                              poll_interval=opts.poll_interval,
-                                              first_delay=0 if outcome.status == "resumed" else poll_delay(0, opts.poll_interval))
+                                              poll_interval=opts.poll_interval, first_delay=first)
                 except JobPendingError as exc:
                     exc.hint = f"fetch it later: {command}"
                     raise

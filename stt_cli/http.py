@@ -267,6 +267,7 @@ class Http:
             data, extra = body_factory() if body_factory else (None, {})
             all_headers = {**(headers or {}), **extra}
             self.log(f"> {method} {url}")
+            self.log(f"> {self._shown_headers(all_headers)}")
             started = time.monotonic()
             try:
                 resp = self._send(method, url, data=data, json_body=json_body, headers=all_headers,
@@ -308,6 +309,12 @@ class Http:
             self.log(f"! {note}")
             self.on_retry(note)
             time.sleep(delay)
+
+    def _shown_headers(self, extra: dict[str, str]) -> str:
+        merged = {**self.session.headers, **extra}
+        if "Authorization" in merged:
+            merged["Authorization"] = "Bearer ***"
+        return ", ".join(f"{k}: {v}" for k, v in merged.items() if k not in ("Accept-Encoding", "Connection"))
 
     def _send(self, method: str, url: str, *, data: Any, json_body: Any, headers: dict[str, str],
               max_bytes: int, stream_to: Callable[[bytes], None] | None) -> Response:

@@ -126,10 +126,9 @@ class JobView:
             self.task = display.progress.add_task(label, total=None, detail="starting", visible=True)
 
     def update(self, detail: str) -> None:
+        # Off a terminal this is silent: --verbose already logs each request and retry.
         if self.task is not None:
             self.display.progress.update(self.task, detail=detail)
-        else:
-            self.display.ui.log(f"{self.label}: {detail}")
 
     def upload(self, sent: int, total: int) -> None:
         if self.task is None or total < UPLOAD_BAR_MIN_BYTES:

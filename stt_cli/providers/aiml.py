@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from stt_cli.errors import ApiError, BadResponseError, ExitCode
-from stt_cli.http import Http, raise_for_status
+from stt_cli.http import Http
 from stt_cli.inputs import AudioSource
 from stt_cli.providers.base import COMPLETED, FAILED, PENDING, JobOptions, JobState, UploadProgress
 from stt_cli.providers.upload import check_upload_size, multipart_factory
@@ -89,9 +89,12 @@ class AimlProvider:
         return JobState(job_id, PENDING, str(body.get("status") or "queued"))
 
     def poll(self, job_id: str) -> JobState:
-        resp = self.http.request("GET", f"stt/{job_id}", allow_error=True)
-        if resp.status == 404:
-            raise ApiError(f"unknown job id {job_id!r} (HTTP 404)", status=404, exit_code=ExitCode.USAGE,
-                           hint="the server keeps results for about an hour; `stt status` lists local jobs")
-        raise_for_status(resp)
+        try:
+            resp = self.http.request("GET", f"stt/{job_id}")
+        except ApiError as exc:
+            if exc.status == 404:
+                raise ApiError(f"unknown job id {job_id!r} (HTTP 404)", status=404, exit_code=ExitCode.USAGE,
+                               hint="the server keeps results for about an hour; `stt status` lists local "
+                               "jobs") from None
+            raise
         return parse_job_state(resp.json(), job_id)

@@ -1,0 +1,181 @@
+"""Retries, timeouts, redirects and bad answers, against a fault-injecting server.
+
+Each test asserts the server's request log: a job creation (which bills) is never repeated where the
+server could have started the job.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import sqlite3
+import time
+
+import pytest
+
+from stt_cli.http import Http
+from tests.helpers import run_cli
+from tests.servers import API_KEY, Fault, FakeAiml
+
+FAST = ("--poll-interval", "0.05")
+
+
+def creates(server: FakeAiml) -> int:
+    return len(server.requests("POST", "/v1/stt/create"))
+
+
+def test_429_on_create_is_retried_honouring_retry_after(aiml, wav):
+    aiml.add_fault("POST /v1/stt/create", Fault(status=429, headers={"Retry-After": "0"},
+                                                body={"message": "Too many requests", "statusCode": 429}),
+                   times=3)
+    r = run_cli("transcribe", wav, "--verbose", *FAST)
+    assert r.exit_code == 0, r.stderr
+    assert creates(aiml) == 4
+    assert r.stderr.count("retrying in 0.0s (HTTP 429") == 3
+
+
+def test_retry_after_ms_and_http_date(aiml, wav):
+    aiml.add_fault("POST /v1/stt/create", Fault(status=429, headers={"retry-after-ms": "200"}))
+    date = email.utils.formatdate(time.time() + 1, usegmt=True)
+    aiml.add_fault("POST /v1/stt/create", Fault(status=429, headers={"Retry-After": date}))
+    started = time.monotonic()
+    r = run_cli("transcribe", wav, "--verbose", *FAST)
+    assert r.exit_code == 0, r.stderr
+    assert "retrying in 0.2s" in r.stderr
+    assert time.monotonic() - started >= 0.2
+    assert creates(aiml) == 3
+
+
+def test_retries_give_up_after_the_limit(aiml, wav):
+    aiml.add_fault("POST /v1/stt/create", Fault(status=429, headers={"Retry-After": "0"}), times=10)
+    r = run_cli("transcribe", wav, "--retries", "2")
+    assert r.exit_code == 1
+    assert "rate limited (HTTP 429)" in r.stderr
+    assert creates(aiml) == 3
+
+
+@pytest.mark.parametrize("fault", [
+    Fault(status=500),
+    Fault(status=502, body="<html>bad gateway</html>", content_type="text/html"),
+    Fault(status=503),  # no Retry-After: the server may have started the job
+])
+def test_5xx_on_create_is_not_retried(aiml, wav, fault):
+    aiml.add_fault("POST /v1/stt/create", fault)
+    r = run_cli("transcribe", wav)
+    assert r.exit_code == 1
+    assert creates(aiml) == 1
+    assert "check `stt status` before submitting again" in r.stderr
+
+
+def test_503_with_retry_after_on_create_is_retried(aiml, wav):
+    aiml.add_fault("POST /v1/stt/create", Fault(status=503, headers={"Retry-After": "0"}))
+    r = run_cli("transcribe", wav, *FAST)
+    assert r.exit_code == 0, r.stderr
+    assert creates(aiml) == 2
+
+
+def test_read_timeout_on_create_is_not_retried(aiml, wav, monkeypatch):
+    monkeypatch.setenv("STT_READ_TIMEOUT", "0.3")
+    # The server creates the job, then answers too late: retrying would pay twice.
+    aiml.add_fault("POST /v1/stt/create", Fault(process=True, delay=1.0))
+    r = run_cli("transcribe", wav)
+    assert r.exit_code == 1
+    assert "did not answer in time" in r.stderr
+    assert "check `stt status`" in r.stderr
+    assert creates(aiml) == 1
+
+
+def test_connection_refused_on_create_is_retried(wav, monkeypatch):
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    monkeypatch.setenv("STT_BASE_URL", f"http://127.0.0.1:{port}/v1")
+    monkeypatch.setenv("STT_API_KEY", API_KEY)
+    r = run_cli("transcribe", wav, "--retries", "2", "--verbose")
+    assert r.exit_code == 1
+    assert r.stderr.count("retrying in") == 2
+
+
+@pytest.mark.parametrize("fault", [
+    Fault(status=500), Fault(status=502), Fault(status=503), Fault(status=504), Fault(status=408),
+    Fault(status=429, headers={"Retry-After": "0"}), Fault(drop=True), Fault(truncate=True, status=200,
+                                                                              body={"status": "queued" * 50}),
+])
+def test_polls_survive_transient_faults(aiml, wav, fault):
+    aiml.add_fault("GET /v1/stt/", fault, times=2)
+    r = run_cli("transcribe", wav, *FAST)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.startswith("Hello world.")
+    assert creates(aiml) == 1
+
+
+def test_slow_poll_beyond_read_timeout_is_retried(aiml, wav, monkeypatch):
+    monkeypatch.setenv("STT_READ_TIMEOUT", "0.3")
+    aiml.add_fault("GET /v1/stt/", Fault(delay=1.0, status=200, body={"status": "queued"}))
+    r = run_cli("transcribe", wav, *FAST)
+    assert r.exit_code == 0, r.stderr
+    assert creates(aiml) == 1
+
+
+def test_malformed_json_answer(aiml, wav):
+    aiml.add_fault("GET /v1/stt/", Fault(status=200, body='{"status": "compl'), times=10)
+    r = run_cli("transcribe", wav, "--retries", "0", *FAST)
+    assert r.exit_code == 1
+    assert "unreadable answer (malformed or truncated JSON, HTTP 200)" in r.stderr
+
+
+def test_answer_over_the_size_limit_is_refused(aiml):
+    aiml.add_fault("GET /v1/stt/", Fault(status=200, body={"status": "queued", "pad": "x" * 5000}))
+    http = Http(aiml.base_url, API_KEY)
+    from stt_cli.errors import BadResponseError
+
+    with pytest.raises(BadResponseError, match="larger than"):
+        http.request("GET", "stt/x", max_bytes=1024)
+
+
+def test_redirect_to_another_host_drops_the_key(aiml, wav):
+    other = FakeAiml().start()
+    try:
+        job_id = run_cli("submit", wav).stdout.strip()
+        target = f"http://localhost:{other.port}/v1/stt/{job_id}"
+        aiml.add_fault("GET /v1/stt/", Fault(status=302, headers={"Location": target}, body=""))
+        r = run_cli("fetch", job_id, "--retries", "0")
+        (followed,) = other.requests("GET", "/v1/stt/")
+        assert "authorization" not in followed.headers
+        assert r.exit_code == 3  # the other host wants a key it was rightly not given
+    finally:
+        other.stop()
+
+
+def test_key_never_in_output_logs_or_ledger(aiml, wav, state_dir):
+    r = run_cli("transcribe", wav, "--debug", "-f", "json", *FAST)
+    assert r.exit_code == 0
+    assert API_KEY not in r.stdout + r.stderr
+    assert "Authorization: Bearer ***" in r.stderr
+    for path in state_dir.iterdir():
+        assert API_KEY.encode() not in path.read_bytes()
+    rows = sqlite3.connect(state_dir / "jobs.sqlite3").execute("SELECT * FROM jobs").fetchall()
+    assert API_KEY not in json.dumps(rows)
+
+
+def test_failed_render_leaves_existing_file_untouched(aiml, wav, tmp_path):
+    out = tmp_path / "talk.srt"
+    out.write_text("old captions\n")
+    r = run_cli("transcribe", wav, "-m", "openai/gpt-4o-transcribe", "-f", "srt", "-o", out, *FAST)
+    assert r.exit_code == 2
+    assert "no timestamps" in r.stderr
+    assert out.read_text() == "old captions\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".talk.srt")] == []
+
+
+def test_unwritable_output_is_a_clear_error(aiml, wav, tmp_path):
+    (tmp_path / "afile").write_text("x")
+    r = run_cli("transcribe", wav, "-o", tmp_path / "afile" / "out.txt", *FAST)
+    assert r.exit_code == 1
+    assert r.stderr.startswith("stt: error: cannot write ")
+    # The job is not lost: the ledger has its result, so the retry is free.
+    assert run_cli("transcribe", wav, "-o", tmp_path / "out.txt", *FAST).exit_code == 0
+    assert creates(aiml) == 1

@@ -15,7 +15,7 @@ import pytest
 
 from stt_cli.http import Http
 from tests.helpers import run_cli
-from tests.servers import API_KEY, Fault, FakeAiml
+from tests.servers import API_KEY, FakeAiml, Fault
 
 FAST = ("--poll-interval", "0.05")
 

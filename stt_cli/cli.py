@@ -24,7 +24,7 @@ app = typer.Typer(
     name="stt",
     help="Transcripts and captions from recorded audio, through hosted speech-to-text APIs.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -1,0 +1,50 @@
+"""Completion scripts are generated from the app, and the completion protocol answers usefully."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import run_cli, stt_executable
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_completion_files_match_the_generator():
+    r = subprocess.run([sys.executable, str(ROOT / "completions" / "generate.py"), "--check"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def complete(words: str) -> list[str]:
+    env = {**os.environ, "COMP_WORDS": words, "COMP_CWORD": str(len(words.split(" ")) - 1),
+           "_STT_COMPLETE": "complete_bash"}
+    r = subprocess.run([stt_executable()], capture_output=True, text=True, env=env, timeout=30)
+    return r.stdout.split()
+
+
+def test_formats_providers_and_commands_complete():
+    assert complete("stt transcribe -f ") == ["text", "json", "raw", "srt", "vtt", "all"]
+    assert complete("stt --provider o") == ["openai"]
+    assert set(complete("stt ")) >= {"transcribe", "submit", "status", "fetch", "convert", "config"}
+
+
+def test_models_from_the_config_complete():
+    run_cli("config", "set", "model", "#g1_whisper-large")
+    run_cli("config", "set", "--profile", "groq", "model", "whisper-large-v3")
+    assert {"#g1_whisper-large", "whisper-large-v3"} <= set(complete("stt transcribe -m "))
+
+
+def test_every_command_has_help_text():
+    from stt_cli.cli import app
+
+    for info in app.registered_commands:
+        assert (info.callback.__doc__ or "").strip(), info.callback.__name__
+
+
+def test_cli_import_does_not_import_requests():
+    code = "import sys, stt_cli.cli; print('requests' in sys.modules, 'rich.progress' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.stdout.split() == ["False", "False"], r.stderr

@@ -1,0 +1,170 @@
+"""Many inputs at once: concurrency, partial failure, naming, resume, NDJSON, progress lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from tests.conftest import make_wav
+from tests.helpers import run_cli, stt_executable
+from tests.servers import FakeAiml
+
+FAST = ("--poll-interval", "0.05")
+
+
+def recordings(folder: Path, count: int, prefix: str = "rec") -> list[Path]:
+    # Slightly different lengths: different content, so no two inputs share a job.
+    return [make_wav(folder / f"{prefix}{i:02d}.wav", seconds=0.05 + i / 1000) for i in range(count)]
+
+
+def max_overlap(server: FakeAiml) -> int:
+    """Most jobs alive on the server at once (created, not yet seen completed by the client)."""
+    events = []
+    for job in server.jobs.values():
+        events += [(job.created, 1), (job.created + job.seconds, -1)]
+    alive = peak = 0
+    for _, step in sorted(events):
+        alive += step
+        peak = max(peak, alive)
+    return peak
+
+
+def test_folder_at_j4_runs_four_at_a_time(aiml, tmp_path):
+    aiml.job_seconds = 0.5
+    recordings(tmp_path / "calls", 20)
+    r = run_cli("transcribe", tmp_path / "calls", "-j", "4", "-f", "srt", *FAST)
+    assert r.exit_code == 0, r.stderr
+    assert len(aiml.jobs) == 20
+    assert max_overlap(aiml) == 4  # never more than -j, and the pool is kept full
+    assert sorted(p.name for p in (tmp_path / "calls").glob("*.srt")) == [f"rec{i:02d}.srt" for i in range(20)]
+    assert r.stderr.splitlines()[-1] == "stt: 20 done, 0 failed, 0 skipped"
+
+
+def test_one_failure_gives_partial_exit_code_and_others_are_written(aiml, tmp_path):
+    files = recordings(tmp_path, 3)
+    bad = make_wav(tmp_path / "fail.wav", seconds=0.2)
+    r = run_cli("transcribe", *files, bad, "--output-dir", tmp_path / "out", *FAST)
+    assert r.exit_code == 6
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["rec00.txt", "rec01.txt", "rec02.txt"]
+    assert "stt: 3 done, 1 failed, 0 skipped" in r.stderr
+    assert f"failed {bad}: job" in r.stderr
+
+
+def test_fail_fast_stops_starting_new_inputs(aiml, tmp_path):
+    bad = make_wav(tmp_path / "a-fail.wav", seconds=0.2)
+    files = recordings(tmp_path, 5)
+    r = run_cli("transcribe", bad, *files, "-j", "1", "--fail-fast", *FAST)
+    assert r.exit_code == 6
+    assert len(aiml.jobs) == 1
+
+
+def test_ndjson_lines(aiml, tmp_path):
+    files = recordings(tmp_path, 3)
+    r = run_cli("transcribe", *files, "--json", "-f", "vtt", *FAST)
+    assert r.exit_code == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert sorted(row["input"] for row in rows) == sorted(map(str, files))
+    for row in rows:
+        assert row["status"] == "completed" and row["error"] is None and row["job_id"] in aiml.jobs
+        assert row["outputs"] == [str(Path(row["input"]).with_suffix(".vtt"))]
+    r = run_cli("submit", *files, "--json", "--force")
+    assert [json.loads(line)["status"] for line in r.stdout.splitlines()] == ["submitted"] * 3
+
+
+def test_duplicates_and_input_lists(aiml, tmp_path):
+    files = recordings(tmp_path / "a", 2)
+    listing = tmp_path / "inputs.txt"
+    listing.write_text(f"# my recordings\n\n{files[0]}\n{files[1]}\n{files[0]}\n")
+    r = run_cli("transcribe", files[0], "--from-file", listing, "-f", "json", *FAST)
+    assert r.exit_code == 0, r.stderr
+    assert len(aiml.jobs) == 2
+
+
+def test_same_stems_never_overwrite(aiml, tmp_path):
+    one = make_wav(tmp_path / "day1" / "talk.wav", seconds=0.1)
+    two = make_wav(tmp_path / "day2" / "talk.wav", seconds=0.2)
+    three = make_wav(tmp_path / "day2" / "talk.mp3", seconds=0.3)
+    r = run_cli("transcribe", one, two, three, "--output-dir", tmp_path / "out", *FAST)
+    assert r.exit_code == 0, r.stderr
+    found = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.txt"))
+    assert found == ["day1/talk.txt", "day2/talk.mp3.txt", "day2/talk.wav.txt"]
+
+
+def test_dash_o_with_several_inputs_needs_stem(aiml, tmp_path):
+    files = recordings(tmp_path, 2)
+    r = run_cli("transcribe", *files, "-o", tmp_path / "out.txt")
+    assert r.exit_code == 2 and "{stem}" in r.stderr
+    assert aiml.log == []
+    r = run_cli("transcribe", *files, "-o", str(tmp_path / "caps" / "{stem}.srt"), "-f", "srt", *FAST)
+    assert r.exit_code == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "caps").iterdir()) == ["rec00.srt", "rec01.srt"]
+
+
+def test_skip_existing(aiml, tmp_path):
+    files = recordings(tmp_path, 2)
+    files[0].with_suffix(".txt").write_text("done before\n")
+    r = run_cli("transcribe", *files, "--skip-existing", *FAST)
+    assert r.exit_code == 0, r.stderr
+    assert len(aiml.jobs) == 1
+    assert files[0].with_suffix(".txt").read_text() == "done before\n"
+    assert "1 done, 0 failed, 1 skipped" in r.stderr
+
+
+def test_plain_progress_lines_off_a_terminal_and_quiet(aiml, tmp_path):
+    files = recordings(tmp_path, 2)
+    r = run_cli("transcribe", *files, *FAST)
+    lines = r.stderr.splitlines()
+    assert sorted(line.split(" ")[0] for line in lines[:2]) == ["done", "done"]
+    assert "\x1b" not in r.stderr
+    r = run_cli("transcribe", *files, "--quiet", "--force", *FAST)
+    assert (r.exit_code, r.stderr) == (0, "")
+
+
+def test_killed_batch_rerun_resubmits_nothing(aiml, tmp_path):
+    aiml.job_seconds = 1.5
+    folder = tmp_path / "batch"
+    recordings(folder, 8)
+    args = [stt_executable(), "transcribe", str(folder), "-j", "4", *FAST]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(os.environ))
+    deadline = time.monotonic() + 20
+    while len(aiml.jobs) < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    submitted = {job.name for job in aiml.jobs.values()}
+    assert len(submitted) >= 4
+    r = run_cli("transcribe", folder, "-j", "4", *FAST)
+    assert r.exit_code == 0, r.stderr
+    names = [job.name for job in aiml.jobs.values()]
+    assert sorted(names) == sorted(set(names)) and len(names) == 8  # each input submitted exactly once
+    assert len(list(folder.glob("*.txt"))) == 8
+
+
+def test_progress_on_a_terminal_animates(aiml, tmp_path):
+    import pty
+
+    files = recordings(tmp_path, 2)
+    aiml.job_seconds = 0.5
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100"}
+    env.pop("CI", None)
+    pid, fd = pty.fork()
+    if pid == 0:  # child: stderr is the terminal, stdout too
+        argv = [stt_executable(), "transcribe", *map(str, files), *FAST, "--output-dir", str(tmp_path / "out")]
+        os.execve(argv[0], argv, env)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, output
+    assert b"\x1b[" in output  # a live display, not plain lines
+    assert len(list((tmp_path / "out").glob("*.txt"))) == 2

@@ -42,7 +42,8 @@ _FUNCTION_WORDS = frozenset((
     "a", "an", "the", "to", "of", "in", "on", "at", "by", "for", "from", "with", "into", "onto",
     "and", "or", "but", "nor", "so", "as", "than", "that", "if", "my", "your", "his", "her", "its",
     "our", "their", "this", "these", "those", "is", "are", "was", "were", "be", "i", "we", "you",
-    "he", "she", "they",
+    "he", "she", "it", "they", "every", "each", "some", "any", "no", "all", "both", "another",
+    "such",
 ))
 
 # Cue costs: every cue costs _CUE_COST, a break costs 0 (sentence end) to 13 (after "the", no

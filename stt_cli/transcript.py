@@ -265,7 +265,7 @@ def _deepgram_word(item: Any) -> Word | None:
     if not isinstance(item, dict):
         return None
     text = _clean_text(item.get("punctuated_word")) or _clean_text(item.get("word"))
-    return _make_word(text, item.get("start"), item.get("end"), item, scale=1.0)
+    return _make_word(text, item.get("start"), item.get("end"), item, per_second=1.0)
 
 
 def _deepgram_utterances(value: Any) -> list[Segment]:
@@ -273,7 +273,7 @@ def _deepgram_utterances(value: Any) -> list[Segment]:
     for item in _list(value):
         if isinstance(item, dict):
             segment = _make_segment(item.get("transcript"), item.get("start"), item.get("end"),
-                                    item.get("speaker"), scale=1.0)
+                                    item.get("speaker"), per_second=1.0)
             if segment:
                 segments.append(segment)
     return segments
@@ -294,7 +294,7 @@ def _deepgram_sentences(value: Any) -> list[Segment]:
                 if isinstance(sentence, dict):
                     segment = _make_segment(sentence.get("text"), sentence.get("start"),
                                             sentence.get("end"), paragraph.get("speaker"),
-                                            scale=1.0)
+                                            per_second=1.0)
                     if segment:
                         segments.append(segment)
     return segments
@@ -316,7 +316,7 @@ def _from_assemblyai(body: dict[str, Any]) -> Transcript:
         words = [w for u in utterances for w in
                  (_assemblyai_word(item) for item in _list(u.get("words"))) if w]
     segments = [s for s in (_make_segment(u.get("text"), u.get("start"), u.get("end"),
-                                          u.get("speaker"), scale=0.001) for u in utterances) if s]
+                                          u.get("speaker"), per_second=1000.0) for u in utterances) if s]
     text = _str(body.get("text"))
     if text is None and not words and not segments:
         raise BadResponseError(_assemblyai_problem(body))
@@ -334,7 +334,7 @@ def _assemblyai_word(item: Any) -> Word | None:
     if not isinstance(item, dict):
         return None
     return _make_word(_clean_text(item.get("text")), item.get("start"), item.get("end"), item,
-                      scale=0.001)
+                      per_second=1000.0)
 
 
 def _assemblyai_problem(body: dict[str, Any]) -> str:
@@ -348,7 +348,7 @@ def _assemblyai_problem(body: dict[str, Any]) -> str:
 def _from_openai(body: dict[str, Any]) -> Transcript:
     segment_items = [s for s in _list(body.get("segments")) if isinstance(s, dict)]
     segments = [s for s in (_make_segment(item.get("text"), item.get("start"), item.get("end"),
-                                          item.get("speaker"), scale=1.0)
+                                          item.get("speaker"), per_second=1.0)
                             for item in segment_items) if s]
     word_items = _list(body.get("words")) or [w for s in segment_items for w in _list(s.get("words"))]
     words = [w for w in (_openai_word(item) for item in word_items) if w]
@@ -369,7 +369,7 @@ def _openai_word(item: Any) -> Word | None:
         return None
     confidence_source = {"confidence": item.get("confidence", item.get("probability"))}
     return _make_word(_clean_text(item.get("word")), item.get("start"), item.get("end"),
-                      {**confidence_source, "speaker": item.get("speaker")}, scale=1.0)
+                      {**confidence_source, "speaker": item.get("speaker")}, per_second=1.0)
 
 
 def _restore_punctuation(words: list[Word], text: str) -> None:
@@ -424,7 +424,7 @@ def _own_word(item: Any) -> Word | None:
         return None
     # Our own labels are already display labels: keep them verbatim.
     word = _make_word(_clean_text(item.get("text")), item.get("start"), item.get("end"),
-                      {"confidence": item.get("confidence")}, scale=1.0)
+                      {"confidence": item.get("confidence")}, per_second=1.0)
     if word:
         word.speaker = _own_speaker(item.get("speaker"))
     return word
@@ -433,7 +433,7 @@ def _own_word(item: Any) -> Word | None:
 def _own_segment(item: Any) -> Segment | None:
     if not isinstance(item, dict):
         return None
-    segment = _make_segment(item.get("text"), item.get("start"), item.get("end"), None, scale=1.0)
+    segment = _make_segment(item.get("text"), item.get("start"), item.get("end"), None, per_second=1.0)
     if segment:
         segment.speaker = _own_speaker(item.get("speaker"))
         segment.words = [w for w in (_own_word(x) for x in _list(item.get("words"))) if w]
@@ -447,8 +447,8 @@ def _own_speaker(value: Any) -> str | None:
 # -- building blocks --------------------------------------------------------------------------
 
 def _make_word(text: str | None, start: Any, end: Any, source: dict[str, Any],
-               *, scale: float) -> Word | None:
-    times = _span(start, end, scale)
+               *, per_second: float) -> Word | None:
+    times = _span(start, end, per_second)
     if not text or times is None:
         return None
     return Word(text=text, start=times[0], end=times[1],
@@ -456,21 +456,22 @@ def _make_word(text: str | None, start: Any, end: Any, source: dict[str, Any],
                 speaker=speaker_label(source.get("speaker")))
 
 
-def _make_segment(text: Any, start: Any, end: Any, speaker: Any, *, scale: float) -> Segment | None:
+def _make_segment(text: Any, start: Any, end: Any, speaker: Any, *, per_second: float) -> Segment | None:
     cleaned = _clean_text(text)
-    times = _span(start, end, scale)
+    times = _span(start, end, per_second)
     if not cleaned or times is None:
         return None
     return Segment(text=cleaned, start=times[0], end=times[1], speaker=speaker_label(speaker))
 
 
-def _span(start: Any, end: Any, scale: float) -> tuple[float, float] | None:
+def _span(start: Any, end: Any, per_second: float) -> tuple[float, float] | None:
+    """Times in seconds; division (not * 0.001) keeps 700 ms at exactly 0.7 s."""
     start_s = _finite(start)
     end_s = _finite(end)
     if start_s is None or end_s is None:
         return None
-    start_s = max(0.0, start_s * scale)
-    end_s = max(start_s, end_s * scale)
+    start_s = max(0.0, start_s / per_second)
+    end_s = max(start_s, end_s / per_second)
     if not (math.isfinite(start_s) and math.isfinite(end_s)):
         return None
     return start_s, end_s
@@ -547,12 +548,12 @@ def _finish(t: Transcript) -> Transcript:
 
 def _raw_speaker_ids(raw: Any, labels: list[str]) -> dict[str, str]:
     """Map each display label back to the raw id it came from, for ``--speaker-names``."""
-    ids: dict[str, str] = {}
+    found: dict[str, str] = {}
     for candidate in _candidate_raw_ids(raw):
         label = speaker_label(candidate)
-        if label in labels and label not in ids:
-            ids[label] = str(int(candidate)) if isinstance(candidate, int | float) else candidate
-    return ids
+        if label in labels and label not in found:
+            found[label] = str(int(candidate)) if isinstance(candidate, int | float) else candidate
+    return {label: found[label] for label in labels if label in found}
 
 
 def _candidate_raw_ids(raw: Any) -> list[Any]:

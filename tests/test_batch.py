@@ -124,14 +124,25 @@ def test_plain_progress_lines_off_a_terminal_and_quiet(aiml, tmp_path):
     assert (r.exit_code, r.stderr) == (0, "")
 
 
-def test_killed_batch_rerun_resubmits_nothing(aiml, tmp_path):
-    aiml.job_seconds = 1.5
+def ledger_rows(state_dir: Path) -> int:
+    import sqlite3
+
+    try:
+        return sqlite3.connect(state_dir / "jobs.sqlite3").execute("SELECT count(*) FROM jobs").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_killed_batch_rerun_resubmits_nothing(aiml, tmp_path, state_dir):
+    # Kill once the first four jobs are recorded and are being polled (each takes 3 s on the server), so
+    # no creation is in flight: a job whose id never reached the client cannot be known to a re-run.
+    aiml.job_seconds = 3
     folder = tmp_path / "batch"
     recordings(folder, 8)
     args = [stt_executable(), "transcribe", str(folder), "-j", "4", *FAST]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(os.environ))
     deadline = time.monotonic() + 20
-    while len(aiml.jobs) < 4 and time.monotonic() < deadline:
+    while ledger_rows(state_dir) < 4 and time.monotonic() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)

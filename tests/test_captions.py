@@ -1,0 +1,280 @@
+"""The caption engine: limits, break choices, timing, and properties over random word lists."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stt_cli.captions import CaptionOptions, Cue, build_cues, format_timestamp, layout_lines
+from stt_cli.errors import NoTimestampsError
+from stt_cli.transcript import Segment, Transcript, Word
+
+
+def words_at(text: str, start: float = 0.0, step: float = 0.3, speaker: str | None = None,
+             gap: float = 0.05) -> list[Word]:
+    words = []
+    t = start
+    for token in text.split():
+        words.append(Word(token, round(t, 3), round(t + step - gap, 3), speaker=speaker))
+        t += step
+    return words
+
+
+def transcript_of(words: list[Word], **kwargs: object) -> Transcript:
+    speakers = list(dict.fromkeys(w.speaker for w in words if w.speaker))
+    return Transcript(text=" ".join(w.text for w in words), words=words, speakers=speakers,
+                      timing="words", **kwargs)  # type: ignore[arg-type]
+
+
+def cue_words(cues: list[Cue]) -> list[str]:
+    return " ".join(c.text for c in cues).split()
+
+
+# -- timestamps ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("seconds", "marker", "hours", "expected"), [
+    (0, ",", True, "00:00:00,000"),
+    (0.9996, ",", True, "00:00:01,000"),
+    (59.9999, ".", True, "00:01:00.000"),
+    (3599.9995, ".", True, "01:00:00.000"),
+    (3723.5, ".", False, "01:02:03.500"),
+    (61.25, ".", False, "01:01.250"),
+    (-1, ",", True, "00:00:00,000"),
+    (float("nan"), ",", True, "00:00:00,000"),
+    (360000, ",", True, "100:00:00,000"),
+])
+def test_format_timestamp(seconds: float, marker: str, hours: bool, expected: str) -> None:
+    assert format_timestamp(seconds, marker, hours) == expected
+
+
+# -- no timestamps -------------------------------------------------------------------------------
+
+def test_text_only_transcript_cannot_be_captioned() -> None:
+    t = Transcript(text="Hello there.", model="openai/gpt-4o-transcribe")
+    with pytest.raises(NoTimestampsError) as info:
+        build_cues(t)
+    assert "openai/gpt-4o-transcribe" in info.value.message
+    assert "\n" not in info.value.message
+    assert info.value.hint and "-m" in info.value.hint
+
+
+def test_empty_transcript_gives_no_cues() -> None:
+    assert build_cues(Transcript(text="  ")) == []
+
+
+# -- shaping -------------------------------------------------------------------------------------
+
+def test_short_sentence_is_one_line_one_cue() -> None:
+    cues = build_cues(transcript_of(words_at("Hello there, how are you?")))
+    assert [c.lines for c in cues] == [["Hello there, how are you?"]]
+    assert cues[0].start == 0.0
+
+
+def test_breaks_at_sentence_end_rather_than_filling_the_cue() -> None:
+    text = "I will be there at nine tomorrow morning. Please bring the signed contract and the keys."
+    cues = build_cues(transcript_of(words_at(text, step=0.25)))
+    assert [c.text for c in cues] == ["I will be there at nine tomorrow morning.",
+                                      "Please bring the signed contract and the keys."]
+
+
+def test_prefers_clause_punctuation_over_a_bare_break() -> None:
+    text = ("Although the forecast promised sunshine for the whole long weekend, heavy rain kept "
+            "every single one of us inside the house")
+    cues = build_cues(transcript_of(words_at(text, step=0.2)))
+    assert len(cues) == 2
+    assert cues[0].text.endswith("weekend,")
+
+
+def test_prefers_the_longest_pause_without_punctuation() -> None:
+    first = words_at("we compared quarterly numbers for every single region carefully", step=0.2)
+    second = words_at("management decided to open two new offices up north before winter", start=3.0,
+                      step=0.2)
+    cues = build_cues(transcript_of(first + second))
+    assert [c.text.split()[0] for c in cues] == ["we", "management"]
+
+
+def test_lines_are_balanced() -> None:
+    text = "The committee will publish its final recommendations early next month"
+    cues = build_cues(transcript_of(words_at(text, step=0.1)))
+    assert len(cues) == 1
+    assert cues[0].lines == ["The committee will publish",
+                             "its final recommendations early next month"] or \
+        abs(len(cues[0].lines[0]) - len(cues[0].lines[1])) <= 12
+
+
+def test_line_break_prefers_punctuation_when_nearly_balanced() -> None:
+    lines = layout_lines(tuple("When the storm passes, we can finally go back outside and play".split()),
+                         42)
+    assert lines == ["When the storm passes,", "we can finally go back outside and play"]
+
+
+def test_never_breaks_a_line_after_an_article_when_avoidable() -> None:
+    lines = layout_lines(tuple("she handed me the keys to the old house by the river".split()), 30)
+    assert not lines[0].endswith((" the", " to"))
+
+
+def test_speaker_change_starts_a_new_cue() -> None:
+    words = words_at("Are you coming?", speaker="Speaker A") + \
+        words_at("Yes.", start=1.0, speaker="Speaker B")
+    cues = build_cues(transcript_of(words))
+    assert [(c.speaker, c.text, c.turn_start) for c in cues] == [
+        ("Speaker A", "Are you coming?", True), ("Speaker B", "Yes.", True)]
+    assert cues[0].end <= cues[1].start
+
+
+def test_prefix_width_counts_on_the_first_cue_of_a_turn() -> None:
+    text = "this sentence is exactly long enough to need a prefix check"
+    words = words_at(text, step=0.1, speaker="Speaker 1") + words_at("ok", start=9, speaker="Speaker 2")
+    cues = build_cues(transcript_of(words), CaptionOptions(max_line_width=30, max_lines=2),
+                      prefix_width=lambda s: len(f"[{s}] "))
+    first = cues[0]
+    assert len("[Speaker 1] ") + len(first.lines[0]) <= 30
+    assert all(len(line) <= 30 for cue in cues for line in cue.lines)
+
+
+def test_long_pause_splits_even_short_text() -> None:
+    words = words_at("Hello.") + words_at("Anyone?", start=5.0)
+    assert len(build_cues(transcript_of(words))) == 2
+
+
+def test_duration_limit_splits_slow_speech() -> None:
+    words = words_at("one two three four five six seven eight nine ten", step=1.5)
+    cues = build_cues(transcript_of(words))
+    assert len(cues) >= 3
+    assert all(c.end - c.start <= 7.0 for c in cues)
+
+
+def test_a_single_overlong_word_is_the_only_overflow() -> None:
+    long_word = "Pneumonoultramicroscopicsilicovolcanoconiosis-related"
+    cues = build_cues(transcript_of(words_at(f"it was {long_word} damage")))
+    assert long_word in [line for cue in cues for line in cue.lines]
+    assert all(len(line) <= 42 or line == long_word for cue in cues for line in cue.lines)
+
+
+def test_short_cue_is_held_into_the_silence_but_not_over_the_next() -> None:
+    words = [Word("Right.", 1.0, 1.2), Word("Okay", 1.5, 1.8), Word("then.", 1.9, 2.2)]
+    words2 = [Word("Yes.", 10.0, 10.1), Word("Later.", 20.0, 20.3)]
+    cues = build_cues(transcript_of(words + words2))
+    assert cues[0].start == 1.0
+    yes = next(c for c in cues if c.text == "Yes.")
+    assert yes.end == pytest.approx(10.0 + 5 / 6, abs=0.001)
+    last = cues[-1]
+    assert last.end - last.start >= 5 / 6 - 0.001
+
+
+def test_extension_stops_at_the_next_cue() -> None:
+    words = [Word("Hi.", 0.0, 0.2, speaker="A"), Word("Hey.", 0.5, 0.7, speaker="B")]
+    cues = build_cues(transcript_of(words))
+    assert cues[0].end == 0.5
+    assert cues[1].start == 0.5
+
+
+def test_zero_length_and_overlapping_words_still_give_valid_cues() -> None:
+    words = [Word("a", 1.0, 1.0, speaker="A"), Word("b", 1.0, 1.0, speaker="B"),
+             Word("c", 0.5, 0.9, speaker="A")]
+    cues = build_cues(transcript_of(words))
+    assert cue_words(cues) == ["a", "b", "c"]
+    for cue, following in pairwise(cues):
+        assert cue.end <= following.start
+    assert all(c.end > c.start for c in cues)
+
+
+def test_segments_only_share_time_by_characters() -> None:
+    segment = Segment("Short one. And then a much longer second sentence follows it here.", 0.0, 8.0)
+    t = Transcript(text=segment.text, segments=[segment], timing="segments")
+    cues = build_cues(t)
+    assert [c.text for c in cues] == ["Short one.",
+                                      "And then a much longer second sentence follows it here."]
+    assert cues[0].start == 0.0
+    assert cues[-1].end == 8.0
+    share = len("Short one. ") / (len(segment.text) + 1)  # each word counts its trailing space
+    assert cues[1].start == pytest.approx(8.0 * share, abs=0.001)
+
+
+def test_segment_boundaries_are_preferred_breaks() -> None:
+    segments = [Segment("so the first part goes here", 0.0, 2.0),
+                Segment("and the second part here", 2.0, 4.0)]
+    cues = build_cues(Transcript(text="", segments=segments, timing="segments"),
+                      CaptionOptions(max_line_width=30, max_lines=1))
+    assert [c.text for c in cues] == ["so the first part goes here", "and the second part here"]
+
+
+# -- properties ----------------------------------------------------------------------------------
+
+OPTIONS = [CaptionOptions(), CaptionOptions(max_line_width=20, max_lines=1, max_cue_duration=4.0),
+           CaptionOptions(max_line_width=32, max_lines=3, min_cue_duration=1.5)]
+
+word_text = st.one_of(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyzABC'-", min_size=1, max_size=12),
+    st.text(alphabet="abcdefghij", min_size=40, max_size=70),  # longer than any line
+).flatmap(lambda w: st.sampled_from(["", "", "", ",", ".", "?", "!", ";", ":", "…", "\u2014"])
+          .map(lambda p: w + p))
+
+
+@st.composite
+def word_lists(draw: st.DrawFn) -> list[Word]:
+    count = draw(st.integers(0, 60))
+    speakers = draw(st.sampled_from([[None], ["Speaker 1"], ["Speaker 1", "Speaker 2"],
+                                     ["Speaker A", "Speaker B", None]]))
+    t = draw(st.floats(0, 4000))
+    words = []
+    for _ in range(count):
+        t += draw(st.sampled_from([0.0, 0.0, 0.01, 0.05, 0.2, 0.7, 1.5, 2.5, 9.0]))
+        length = draw(st.sampled_from([0.0, 0.05, 0.2, 0.4, 1.0, 3.0, 8.0]))
+        words.append(Word(draw(word_text), round(t, 3), round(t + length, 3),
+                          speaker=draw(st.sampled_from(speakers))))
+        t += length
+    return words
+
+
+def check_cues(cues: list[Cue], words: list[Word], options: CaptionOptions, reserve: int) -> None:
+    assert cue_words(cues) == " ".join(w.text for w in words).split()
+    min_ms = round(options.min_cue_duration * 1000)
+    max_ms = round(options.max_cue_duration * 1000)
+    for index, cue in enumerate(cues):
+        start, end = round(cue.start * 1000), round(cue.end * 1000)
+        assert cue.start == start / 1000 and cue.end == end / 1000  # whole milliseconds
+        assert end > start
+        single_word = len(cue.text.split()) == 1
+        assert end - start <= max_ms or single_word
+        assert 1 <= len(cue.lines) <= options.max_lines or single_word
+        for number, line in enumerate(cue.lines):
+            width = len(line) + (reserve if number == 0 and cue.turn_start and cue.speaker else 0)
+            assert width <= options.max_line_width or len(line.split()) == 1, cue
+        if index + 1 < len(cues):
+            following = cues[index + 1]
+            assert cue.end <= following.start
+            if following.start - cue.start >= options.min_cue_duration:
+                assert end - start >= min_ms
+        else:
+            assert end - start >= min_ms
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(word_lists(), st.sampled_from(OPTIONS), st.sampled_from([0, 12]))
+def test_every_limit_holds_for_random_words(words: list[Word], options: CaptionOptions,
+                                            reserve: int) -> None:
+    t = transcript_of(words)
+    cues = build_cues(t, options, prefix_width=(lambda s: reserve) if reserve else None)
+    check_cues(cues, words, options, reserve)
+    speakers_in_order = [w.speaker for w in words]
+    for cue in cues:
+        assert cue.speaker in speakers_in_order
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.text(alphabet="abc ,.", min_size=1, max_size=120),
+                          st.floats(0, 30), st.floats(0, 30)), max_size=6))
+def test_segments_only_cues_keep_every_word(parts: list[tuple[str, float, float]]) -> None:
+    segments, t = [], 0.0
+    for text, gap, length in parts:
+        segments.append(Segment(" ".join(text.split()), t + gap, t + gap + length))
+        t += gap + length
+    segments = [s for s in segments if s.text]
+    cues = build_cues(Transcript(text="", segments=segments, timing="segments"))
+    assert cue_words(cues) == " ".join(s.text for s in segments).split()
+    for cue, following in pairwise(cues):
+        assert cue.start < cue.end <= following.start

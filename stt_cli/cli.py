@@ -16,7 +16,7 @@ import typer
 
 from stt_cli import __version__
 from stt_cli.config import CONFIG_KEYS, PROVIDERS
-from stt_cli.errors import ConfigError, ExitCode, SttError, UsageError
+from stt_cli.errors import BadResponseError, ConfigError, ExitCode, SttError, UsageError
 
 FORMAT_CHOICES = ("text", "json", "raw", "srt", "vtt", "all")
 
@@ -529,7 +529,10 @@ def convert(
         payload: Any = json.loads(text)
     except ValueError:
         payload = text  # a plain-text transcript is a valid (timestamp-free) source
-    transcript = normalize(payload)
+    try:
+        transcript = normalize(payload)
+    except BadResponseError as exc:  # for convert, an unknown payload is bad input, not a server fault
+        raise UsageError(f"{result}: {exc.message}") from None
     chosen = expand_formats(formats, "text")
     stem = "stdin" if result == "-" else Path(result).stem
     base = (output_dir or Path(result).parent if result != "-" else output_dir or Path(".")) / stem

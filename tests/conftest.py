@@ -37,6 +37,19 @@ def aiml(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAiml]:
     server.stop()
 
 
+@pytest.fixture
+def dead_server(monkeypatch: pytest.MonkeyPatch) -> int:
+    """A base URL on a port nobody listens on: every connection is refused."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("STT_BASE_URL", f"http://127.0.0.1:{port}/v1")
+    monkeypatch.setenv("STT_API_KEY", API_KEY)
+    return port
+
+
 def make_wav(path: Path, seconds: float = 0.5, rate: int = 8000) -> Path:
     """A real (tiny) WAV file: a 440 Hz tone."""
     path.parent.mkdir(parents=True, exist_ok=True)

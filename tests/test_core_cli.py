@@ -174,15 +174,8 @@ def test_unknown_job_id_exits_2(aiml):
     assert r.exit_code == 2
 
 
-def test_connection_refused_exits_1(wav, monkeypatch):
-    import socket
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    monkeypatch.setenv("STT_BASE_URL", f"http://127.0.0.1:{port}/v1")
-    monkeypatch.setenv("STT_API_KEY", API_KEY)
+def test_connection_refused_exits_1(wav, dead_server):
+    port = dead_server
     r = run_cli("transcribe", wav, "--retries", "0")
     assert r.exit_code == 1
     assert f"connection refused by 127.0.0.1:{port}" in r.stderr

@@ -85,15 +85,8 @@ def test_read_timeout_on_create_is_not_retried(aiml, wav, monkeypatch):
     assert creates(aiml) == 1
 
 
-def test_connection_refused_on_create_is_retried(wav, monkeypatch):
-    import socket
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    monkeypatch.setenv("STT_BASE_URL", f"http://127.0.0.1:{port}/v1")
-    monkeypatch.setenv("STT_API_KEY", API_KEY)
+def test_connection_refused_on_create_is_retried(wav, dead_server):
+    port = dead_server
     r = run_cli("transcribe", wav, "--retries", "2", "--verbose")
     assert r.exit_code == 1
     assert r.stderr.count("retrying in") == 2

@@ -86,7 +86,6 @@ def test_read_timeout_on_create_is_not_retried(aiml, wav, monkeypatch):
 
 
 def test_connection_refused_on_create_is_retried(wav, dead_server):
-    port = dead_server
     r = run_cli("transcribe", wav, "--retries", "2", "--verbose")
     assert r.exit_code == 1
     assert r.stderr.count("retrying in") == 2

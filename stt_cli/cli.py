@@ -207,6 +207,8 @@ def run_inputs(ctx: typer.Context, *, wait: bool, inputs: list[str] | None, from
         for outcome in outcomes:
             if outcome.job_id and outcome.error is None:
                 session.emit(f"{outcome.job_id}\n")
+    if session.stdout_closed:
+        raise BrokenPipeError
     code = exit_code_for(outcomes)
     if len(outcomes) == 1 and outcomes[0].error is not None:
         raise outcomes[0].error

@@ -102,6 +102,7 @@ class Session:
         self.stop_new = threading.Event()
         self.inflight: dict[str, tuple[str, str]] = {}  # job id -> (input, resume command)
         self.stdout_lock = threading.Lock()
+        self.stdout_closed = False
         self._views = threading.local()
 
     def _on_retry(self, note: str) -> None:
@@ -119,10 +120,20 @@ class Session:
         self.ledger.close()
 
     def emit(self, text: str) -> None:
-        """Write data to stdout (never progress)."""
+        """Write data to stdout (never progress).
+
+        When the reader goes away (``stt … | head -1``) the run stops: nothing is left to read it. Jobs
+        already submitted stay in the ledger, so the same command resumes them.
+        """
         with self.stdout_lock:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            if self.stdout_closed:
+                return
+            try:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                self.stdout_closed = True
+                self.cancel.set()
 
     # -- one job ---------------------------------------------------------------------------------
 
@@ -215,6 +226,8 @@ class Session:
                 for thread in threads:
                     thread.join(0.5)
                 raise self.interrupted() from None
+        if self.stdout_closed:
+            raise BrokenPipeError
         return [o or Outcome(input=n, status="skipped",
                              error=SttError("not started (stopped after an earlier failure)"))
                 for o, n in zip(outcomes, names, strict=True)]

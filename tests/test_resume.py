@@ -105,6 +105,16 @@ def test_head_closing_the_pipe_is_quiet(aiml, tmp_path):
     assert len(r.stdout.split()) == 1
 
 
+def test_head_closing_the_pipe_mid_batch_is_quiet(aiml, tmp_path):
+    aiml.job_seconds = 0.3
+    for i in range(6):
+        make_wav(tmp_path / "in" / f"t{i}.wav", seconds=0.05 + i / 1000)
+    cmd = f"'{stt_executable()}' transcribe '{tmp_path / 'in'}' -j 2 --json --poll-interval 0.05 | head -1"
+    r = subprocess.run(["bash", "-c", cmd], capture_output=True, env=dict(os.environ), timeout=30)
+    assert b"Traceback" not in r.stderr and b"BrokenPipe" not in r.stderr, r.stderr
+    assert len(r.stdout.splitlines()) == 1
+
+
 def test_python_dash_m_works():
     r = subprocess.run([sys.executable, "-m", "stt_cli", "--version"], capture_output=True, timeout=30)
     assert r.returncode == 0 and r.stdout.startswith(b"stt ")

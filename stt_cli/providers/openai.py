@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 from urllib.parse import unquote, urlsplit
 
-from stt_cli.errors import ApiError, BadResponseError, ExitCode, NetworkError, UsageError
+from stt_cli.errors import ApiError, BadResponseError, ExitCode, NetworkError, NoTimestampsError, UsageError
 from stt_cli.http import RETRY_STATUSES, Http, Response, backoff_delay, describe_body, parse_retry_after
 from stt_cli.inputs import AUDIO_EXTENSIONS, AudioSource, is_probably_text, looks_like_audio
 from stt_cli.providers.base import COMPLETED, JobOptions, JobState, UploadProgress
@@ -34,6 +34,7 @@ from stt_cli.providers.upload import check_upload_size, multipart_factory
 ENDPOINT = "audio/transcriptions"
 DEFAULT_MAX_UPLOAD_MB = 25.0  # OpenAI's request limit is 26214400 bytes; 25 MB of audio leaves room for the form
 LOCAL_ID_PREFIX = "local-"
+CAPTION_FORMATS = ("srt", "vtt")
 
 # gpt-4o(-mini)-transcribe, with dated or "openai/"-prefixed variants, answer ``json`` only: no timestamps.
 _JSON_ONLY_MODEL = re.compile(r"^(?:openai/)?gpt-4o(?:-mini)?-transcribe(?:-.+)?$", re.IGNORECASE)
@@ -175,6 +176,15 @@ class OpenAIProvider:
             check_upload_size(source, self.max_upload_mb)
             payload = self.transcribe(named_for_upload(source), options)
         return JobState(f"{LOCAL_ID_PREFIX}{uuid.uuid4().hex}", COMPLETED, "completed", result=payload)
+
+    def check_formats(self, options: JobOptions, formats: list[str]) -> None:
+        """Refuse captions from a json-only model before uploading (and paying for) anything."""
+        captions = [f for f in formats if f in CAPTION_FORMATS]
+        if captions and is_json_only_model(options.model):
+            raise NoTimestampsError(f"model {options.model} returns no timestamps, so it cannot make "
+                                    f"{'/'.join(captions)} captions",
+                                    hint="use a whisper model for captions (e.g. -m whisper-1), or ask for "
+                                    "-f text / -f json")
 
     def poll(self, job_id: str) -> JobState:
         # Jobs answered at once exist only in the local ledger; the CLI serves those without calling us.

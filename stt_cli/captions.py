@@ -67,7 +67,8 @@ _LINE_MIXED_SENTENCE_COST = 800.0
 _LINE_CLAUSE_START_BONUS = 50.0
 _LINE_COST_SCALE = 100.0
 
-NO_TIMESTAMPS_HINT = "use a whisper or nova model, e.g. -m '#g1_whisper-large' or -m '#g1_nova-2-general'"
+NO_TIMESTAMPS_HINT = ("use a model that returns timestamps: a whisper or nova model (e.g. -m whisper-1 on "
+                      "openai, -m '#g1_nova-2-general' on aiml)")
 
 
 @dataclass

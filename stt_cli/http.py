@@ -234,14 +234,14 @@ class Http:
     """
 
     def __init__(self, base_url: str, api_key: str | None, *, retries: int = 4, log: Log = _quiet,
-                 on_retry: Callable[[str], None] | None = None):
+                 on_retry: Callable[[str], None] | None = None, read_timeout: float = READ_TIMEOUT):
         self.base_url = base_url.rstrip("/")
         self.retries = max(0, retries)
         self.log = log
         self.on_retry = on_retry or (lambda _msg: None)
         self.timeout = (
             float(os.environ.get("STT_CONNECT_TIMEOUT", CONNECT_TIMEOUT)),
-            float(os.environ.get("STT_READ_TIMEOUT", READ_TIMEOUT)),
+            float(os.environ.get("STT_READ_TIMEOUT", read_timeout)),
         )
         self.session = _Session()
         self.session.headers["User-Agent"] = f"stt-cli/{__version__}"
@@ -322,10 +322,12 @@ class Http:
                                   timeout=self.timeout, stream=True) as raw:
             chunks: list[bytes] = []
             size = 0
+            # Error pages are kept for their message, never streamed into the caller's file.
+            sink = stream_to if raw.status_code < 400 else None
             for chunk in raw.iter_content(65536):
                 size += len(chunk)
-                if stream_to is not None:
-                    stream_to(chunk)
+                if sink is not None:
+                    sink(chunk)
                     continue
                 if size > max_bytes:
                     raise BadResponseError(

@@ -26,14 +26,15 @@ from stt_cli.errors import (
     SttError,
     UsageError,
 )
-from stt_cli.http import Http
+from stt_cli.http import READ_TIMEOUT, Http
 from stt_cli.inputs import AudioSource, open_source
 from stt_cli.ledger import JobRecord, Ledger
 from stt_cli.outputs import STDOUT, output_paths, plan_stems, write_atomic
 from stt_cli.progress import JobView, Ui
 from stt_cli.providers import JobOptions, JobState, Provider, make_provider
-from stt_cli.providers.base import COMPLETED, FAILED, PENDING
+from stt_cli.providers.base import COMPLETED, FAILED, PENDING, check_formats
 
+SYNC_READ_TIMEOUT = 600.0
 POLL_START = 1.0
 POLL_CAP = 10.0
 POLL_GROWTH = 0.1  # next poll after 10% of the time waited so far: result latency stays ≤ 10% of T
@@ -95,8 +96,10 @@ class Session:
             raise ConfigError("no API key for the aiml provider",
                               hint="set STT_API_KEY or AIMLAPI_KEY, or run: stt config set api_key")
         warn_plain_http(settings, ui)
+        # A sync server answers only once the whole file is transcribed: allow it far longer.
+        read_timeout = SYNC_READ_TIMEOUT if settings.provider == "openai" else READ_TIMEOUT
         self.http = Http(settings.base_url, settings.api_key, retries=retries, log=ui.log,
-                         on_retry=self._on_retry)
+                         on_retry=self._on_retry, read_timeout=read_timeout)
         self.ledger = Ledger()
         self.cancel = threading.Event()
         self.stop_new = threading.Event()
@@ -185,6 +188,8 @@ class Session:
         single_to_stdout = not several and not opts.json_lines
         if opts.json_lines and opts.output == STDOUT:
             raise UsageError("--json and -o - both want stdout", hint="write files with -o or --output-dir")
+        if opts.wait:
+            check_formats(opts.job.model, opts.formats)
         stems = plan_stems(names, opts.output_dir)
         plans: dict[str, dict[str, str]] = {}
         for name in names:

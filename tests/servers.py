@@ -127,7 +127,9 @@ class FakeServer:
                 owner._dispatch(self, "POST")
 
         self.httpd = _Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # A short poll interval makes shutdown (once per test) take 50 ms instead of 500 ms.
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
 
     @property
     def port(self) -> int:

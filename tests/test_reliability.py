@@ -15,7 +15,7 @@ import pytest
 
 from stt_cli.http import Http
 from tests.helpers import run_cli
-from tests.servers import API_KEY, FakeAiml, Fault
+from tests.servers import API_KEY, FakeAiml, Fault, openai_payload
 
 FAST = ("--poll-interval", "0.05")
 
@@ -156,11 +156,13 @@ def test_key_never_in_output_logs_or_ledger(aiml, wav, state_dir):
 def test_failed_render_leaves_existing_file_untouched(aiml, wav, tmp_path):
     out = tmp_path / "talk.srt"
     out.write_text("old captions\n")
-    r = run_cli("transcribe", wav, "-m", "openai/gpt-4o-transcribe", "-f", "srt", "-o", out, *FAST)
+    aiml.payload = openai_payload()  # the job succeeds, but with no timestamps captions cannot be made
+    r = run_cli("transcribe", wav, "-f", "srt", "-f", "text", "-o", out, *FAST)
     assert r.exit_code == 2
     assert "no timestamps" in r.stderr
     assert out.read_text() == "old captions\n"
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".talk.srt")] == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".talk")] == []
+    assert not (tmp_path / "talk.txt").exists()  # no format is written when one cannot be made
 
 
 def test_unwritable_output_is_a_clear_error(aiml, wav, tmp_path):

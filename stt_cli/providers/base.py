@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from stt_cli.errors import NoTimestampsError
 from stt_cli.inputs import AudioSource
 
 PENDING, COMPLETED, FAILED = "pending", "completed", "failed"
+CAPTION_FORMATS = ("srt", "vtt")
+
+# gpt-4o(-mini)-transcribe, with dated or "openai/"-prefixed variants, answer text only: no timestamps.
+_TEXT_ONLY_MODEL = re.compile(r"^(?:openai/)?gpt-4o(?:-mini)?-transcribe(?:-.+)?$", re.IGNORECASE)
+
+
+def is_text_only_model(model: str) -> bool:
+    """True for models documented to return text only (no timestamps), on either provider."""
+    return bool(_TEXT_ONLY_MODEL.match(model.strip()))
+
+
+def check_formats(model: str, formats: list[str]) -> None:
+    """Refuse captions from a text-only model before uploading (and paying for) anything."""
+    captions = [f for f in formats if f in CAPTION_FORMATS]
+    if captions and is_text_only_model(model):
+        raise NoTimestampsError(f"model {model} returns no timestamps, so it cannot make "
+                                f"{'/'.join(captions)} captions",
+                                hint="use a whisper or nova model for captions (e.g. -m whisper-1 on openai, "
+                                "-m '#g1_nova-2-general' on aiml), or ask for -f text / -f json")
 
 # Called with (bytes_sent, total_bytes) while an upload streams.
 UploadProgress = Callable[[int, int], None]

@@ -25,19 +25,16 @@ from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 from urllib.parse import unquote, urlsplit
 
-from stt_cli.errors import ApiError, BadResponseError, ExitCode, NetworkError, NoTimestampsError, UsageError
+from stt_cli.errors import ApiError, BadResponseError, ExitCode, NetworkError, UsageError
 from stt_cli.http import RETRY_STATUSES, Http, Response, backoff_delay, describe_body, parse_retry_after
 from stt_cli.inputs import AUDIO_EXTENSIONS, AudioSource, is_probably_text, looks_like_audio
-from stt_cli.providers.base import COMPLETED, JobOptions, JobState, UploadProgress
+from stt_cli.providers.base import COMPLETED, JobOptions, JobState, UploadProgress, is_text_only_model
 from stt_cli.providers.upload import check_upload_size, multipart_factory
 
 ENDPOINT = "audio/transcriptions"
 DEFAULT_MAX_UPLOAD_MB = 25.0  # OpenAI's request limit is 26214400 bytes; 25 MB of audio leaves room for the form
 LOCAL_ID_PREFIX = "local-"
-CAPTION_FORMATS = ("srt", "vtt")
 
-# gpt-4o(-mini)-transcribe, with dated or "openai/"-prefixed variants, answer ``json`` only: no timestamps.
-_JSON_ONLY_MODEL = re.compile(r"^(?:openai/)?gpt-4o(?:-mini)?-transcribe(?:-.+)?$", re.IGNORECASE)
 # A 400/422 naming the format parameters means the server (or model) will not do verbose_json.
 _FORMAT_REFUSAL = re.compile(r"response_format|verbose_json|timestamp_granularit", re.IGNORECASE)
 _UNSUPPORTED = re.compile(r"unsupported|not supported|not compatible", re.IGNORECASE)
@@ -59,9 +56,8 @@ def _ignore(_message: str) -> None:
     pass
 
 
-def is_json_only_model(model: str) -> bool:
-    """True for models documented to answer ``json`` only (no ``verbose_json``, so no timestamps)."""
-    return bool(_JSON_ONLY_MODEL.match(model.strip()))
+# Models that answer ``json`` only (no ``verbose_json``, so no timestamps).
+is_json_only_model = is_text_only_model
 
 
 def rejects_verbose_json(exc: ApiError) -> bool:
@@ -177,15 +173,6 @@ class OpenAIProvider:
             payload = self.transcribe(named_for_upload(source), options)
         return JobState(f"{LOCAL_ID_PREFIX}{uuid.uuid4().hex}", COMPLETED, "completed", result=payload)
 
-    def check_formats(self, options: JobOptions, formats: list[str]) -> None:
-        """Refuse captions from a json-only model before uploading (and paying for) anything."""
-        captions = [f for f in formats if f in CAPTION_FORMATS]
-        if captions and is_json_only_model(options.model):
-            raise NoTimestampsError(f"model {options.model} returns no timestamps, so it cannot make "
-                                    f"{'/'.join(captions)} captions",
-                                    hint="use a whisper model for captions (e.g. -m whisper-1), or ask for "
-                                    "-f text / -f json")
-
     def poll(self, job_id: str) -> JobState:
         # Jobs answered at once exist only in the local ledger; the CLI serves those without calling us.
         raise UsageError(f"unknown job id {job_id!r}: OpenAI-style servers keep no jobs, and this one is not "
@@ -277,8 +264,9 @@ class OpenAIProvider:
                     resp = getter.request("GET", url, allow_error=True, stream_to=sink)
                 except NetworkError as exc:
                     if attempt >= self.http.retries:
+                        # Http's hints speak of --base-url; this host is the one in the user's URL.
                         raise NetworkError(f"cannot download {shown_url(url)}: {exc.message}",
-                                           hint=exc.hint) from None
+                                           hint="check the URL, and that this machine can reach its host") from None
                     reason, delay = exc.message, backoff_delay(attempt, None)
                 else:
                     if resp.status < 400:

@@ -54,3 +54,26 @@ def run_stt(*args: str, stdin: bytes | None = None, env: dict[str, str] | None =
             timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([stt_executable(), *map(str, args)], input=stdin, capture_output=True,
                           env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+def run_in_terminal(*args: str, env: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """Run ``stt`` with a pseudo-terminal as stdout and stderr, as a person at a shell would."""
+    import pty
+
+    argv = [stt_executable(), *map(str, args)]
+    full_env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", **(env or {})}
+    full_env.pop("CI", None)
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(argv[0], argv, full_env)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), output

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import make_wav
-from tests.helpers import run_cli, stt_executable
+from tests.helpers import run_cli, run_in_terminal, stt_executable
 from tests.servers import FakeAiml
 
 FAST = ("--poll-interval", "0.05")
@@ -156,26 +156,30 @@ def test_killed_batch_rerun_resubmits_nothing(aiml, tmp_path, state_dir):
 
 
 def test_progress_on_a_terminal_animates(aiml, tmp_path):
-    import pty
-
     files = recordings(tmp_path, 2)
     aiml.job_seconds = 0.5
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100"}
-    env.pop("CI", None)
-    pid, fd = pty.fork()
-    if pid == 0:  # child: stderr is the terminal, stdout too
-        argv = [stt_executable(), "transcribe", *map(str, files), *FAST, "--output-dir", str(tmp_path / "out")]
-        os.execve(argv[0], argv, env)
-    output = b""
-    while True:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        output += chunk
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, output
+    code, output = run_in_terminal("transcribe", *files, *FAST, "--output-dir", tmp_path / "out")
+    assert code == 0, output
     assert b"\x1b[" in output  # a live display, not plain lines
     assert len(list((tmp_path / "out").glob("*.txt"))) == 2
+
+
+def test_no_animation_with_no_color_or_quiet(aiml, tmp_path):
+    files = recordings(tmp_path, 2)
+    code, output = run_in_terminal("transcribe", *files, *FAST, "--output-dir", tmp_path / "a",
+                                   env={"NO_COLOR": "1"})
+    assert code == 0 and b"\x1b" not in output
+    assert output.count(b"done ") == 2
+    code, output = run_in_terminal("transcribe", *files, *FAST, "--output-dir", tmp_path / "b", "--quiet",
+                                   "--force")
+    assert (code, output) == (0, b"")
+
+
+def test_big_upload_shows_a_progress_bar(aiml, tmp_path):
+    big = tmp_path / "big.wav"
+    with open(big, "wb") as fh:
+        fh.write(b"RIFF" + b"\0" * 40)
+        fh.truncate(6 * 1024 * 1024)
+    code, output = run_in_terminal("transcribe", big, *FAST, "-o", tmp_path / "big.txt")
+    assert code == 0, output
+    assert b"uploading 6/6 MB" in output

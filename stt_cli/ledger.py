@@ -36,6 +36,18 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_input ON jobs (input_sha256, provider, base_url, model);
 CREATE INDEX IF NOT EXISTS jobs_by_id ON jobs (id);
+-- A creation under way: written before the upload starts, removed once the job id is recorded. A row
+-- left behind means a run died mid-submit, and the server may hold a job whose id we never learned.
+CREATE TABLE IF NOT EXISTS submissions (
+    token        TEXT PRIMARY KEY,
+    provider     TEXT NOT NULL,
+    base_url     TEXT NOT NULL,
+    model        TEXT NOT NULL,
+    input        TEXT NOT NULL,
+    input_sha256 TEXT NOT NULL,
+    options      TEXT NOT NULL,
+    started_at   REAL NOT NULL
+);
 """
 
 
@@ -126,6 +138,23 @@ class Ledger:
             (input_sha256, provider, base_url, model, options_key(options)),
         ).fetchone()
         return _record(row) if row else None
+
+    def begin_submission(self, *, provider: str, base_url: str, model: str, input: str, input_sha256: str,
+                         options: dict[str, Any]) -> tuple[str, float | None]:
+        """Record a creation under way; return its token and when an earlier, unfinished one started."""
+        import uuid
+
+        key = (provider, base_url, model, input_sha256, options_key(options))
+        where = "provider=? AND base_url=? AND model=? AND input_sha256=? AND options=?"
+        row = self.db.execute(f"SELECT max(started_at) FROM submissions WHERE {where}", key).fetchone()
+        self._write(f"DELETE FROM submissions WHERE {where}", key)
+        token = uuid.uuid4().hex
+        self._write("INSERT INTO submissions VALUES (?,?,?,?,?,?,?,?)",
+                    (token, provider, base_url, model, input, input_sha256, options_key(options), time.time()))
+        return token, row[0] if row else None
+
+    def end_submission(self, token: str) -> None:
+        self._write("DELETE FROM submissions WHERE token=?", (token,))
 
     def recent(self, limit: int = 20) -> list[JobRecord]:
         rows = self.db.execute("SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?", (limit,)).fetchall()

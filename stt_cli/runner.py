@@ -316,9 +316,19 @@ class Session:
                             "not submitting again (--force to submit anew)")
                 return JobState(record.id, record.state, record.status, result=record.result)
         view.update("uploading" if source.kind != "url" else "submitting")
-        state = provider.submit(source, opts.job)
-        # The id is on disk before any polling: an interrupted run can always resume this job.
-        self.record_submission(source, opts.job, state)
+        s = self.settings
+        token, unfinished = self.ledger.begin_submission(
+            provider=s.provider, base_url=s.base_url, model=opts.job.model, input=_ledger_input(source),
+            input_sha256=source.sha256(), options=opts.job.ledger_key())
+        if unfinished is not None:
+            self.ui.warn(f"an earlier run stopped while submitting {source.name}; the server may hold a job for "
+                         "it whose id never arrived (it cannot be resumed, and may be billed). Submitting again.")
+        try:
+            state = provider.submit(source, opts.job)
+            # The id is on disk before any polling: an interrupted run can always resume this job.
+            self.record_submission(source, opts.job, state)
+        finally:
+            self.ledger.end_submission(token)
         outcome.job_id = state.job_id
         outcome.status = "submitted"
         if not provider.is_async and state.state == COMPLETED:

@@ -118,3 +118,20 @@ def test_head_closing_the_pipe_mid_batch_is_quiet(aiml, tmp_path):
 def test_python_dash_m_works():
     r = subprocess.run([sys.executable, "-m", "stt_cli", "--version"], capture_output=True, timeout=30)
     assert r.returncode == 0 and r.stdout.startswith(b"stt ")
+
+
+def test_kill_during_upload_warns_on_rerun(aiml, tmp_path):
+    from tests.servers import Fault
+
+    audio = make_wav(tmp_path / "cut.wav")
+    # The server creates the job but answers late: the client dies before it learns the id.
+    aiml.add_fault("POST /v1/stt/create", Fault(process=True, delay=5))
+    proc = start("transcribe", audio)
+    wait_for(lambda: len(aiml.jobs) == 1)
+    proc.kill()
+    proc.wait(timeout=10)
+    r = run_cli("transcribe", audio, "--poll-interval", "0.05")
+    assert r.exit_code == 0, r.stderr
+    assert "an earlier run stopped while submitting" in r.stderr
+    r = run_cli("transcribe", audio, "--poll-interval", "0.05", "--force")
+    assert "an earlier run stopped" not in r.stderr

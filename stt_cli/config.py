@@ -2,12 +2,15 @@
 
 Precedence, highest first:
 
-1. command-line flags (``--provider``, ``--base-url``, ``-m``, ``-l``, ``-f``, ``--profile``);
-2. environment: ``STT_PROVIDER``, ``STT_BASE_URL``, ``STT_MODEL``, ``STT_LANGUAGE``, ``STT_FORMAT``,
-   ``STT_PROFILE``, ``STT_API_KEY``; then the provider's own variables (``AIMLAPI_KEY`` for aiml;
-   ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` for openai);
-3. the config file: the selected profile's table ``[profiles.NAME]``, then the top-level keys;
-4. built-in defaults (per provider).
+1. command-line flags (``--provider``, ``--base-url``, ``-m``, ``-l``, ``-f``);
+2. the selected profile's table ``[profiles.NAME]`` (``--profile`` or ``STT_PROFILE``). Choosing a
+   profile is explicit, so it outranks the environment: an exported ``STT_API_KEY`` meant for one
+   endpoint is never sent to a profile's server;
+3. environment: ``STT_PROVIDER``, ``STT_BASE_URL``, ``STT_MODEL``, ``STT_LANGUAGE``, ``STT_FORMAT``,
+   ``STT_API_KEY``; then the provider's own variables (``AIMLAPI_KEY`` for aiml; ``OPENAI_API_KEY`` and
+   ``OPENAI_BASE_URL`` for openai);
+4. the config file's top-level keys;
+5. built-in defaults (per provider).
 
 The config file is ``config.toml`` in ``$STT_CONFIG_DIR`` or ``platformdirs.user_config_dir("stt-cli")``.
 It is written with mode 0600 because it may hold an API key.
@@ -147,30 +150,43 @@ def resolve(flags: dict[str, str | None], env: dict[str, str] | None = None,
     table = profile_table(file_data, profile)
     top = {k: v for k, v in file_data.items() if k in CONFIG_KEYS}
 
+    def from_file(source: dict[str, Any], key: str) -> str | None:
+        value = source.get(key)
+        return None if value in (None, "") else str(value)
+
     def pick(key: str, provider: str | None = None) -> str | None:
         if flags.get(key):
             return flags[key]
+        if from_file(table, key) is not None:
+            return from_file(table, key)
         if env.get(f"STT_{key.upper()}"):
             return env[f"STT_{key.upper()}"]
         for name in PROVIDER_ENV.get(provider or "", {}).get(key, ()):
             if env.get(name):
                 return env[name]
-        for source in (table, top):
-            value = source.get(key)
-            if value not in (None, ""):
-                return str(value)
-        return None
+        return from_file(top, key)
 
     provider = (pick("provider") or "aiml").lower()
     if provider not in PROVIDERS:
         raise UsageError(f"unknown provider {provider!r}", hint=f"choose one of: {', '.join(PROVIDERS)}")
     defaults = PROVIDER_DEFAULTS[provider]
+    base_url = (pick("base_url", provider) or defaults["base_url"]).rstrip("/")
+    check_base_url(base_url)
     return Settings(
         provider=provider,
         model=pick("model", provider) or defaults["model"],
-        base_url=(pick("base_url", provider) or defaults["base_url"]).rstrip("/"),
+        base_url=base_url,
         api_key=pick("api_key", provider),
         language=pick("language", provider),
         format=pick("format", provider),
         profile=profile,
     )
+
+
+def check_base_url(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"base URL {url!r} is not an http(s) URL",
+                          hint="e.g. --base-url http://127.0.0.1:8000/v1 (check STT_BASE_URL and the config file)")

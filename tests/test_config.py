@@ -107,3 +107,10 @@ def test_unknown_provider_is_usage_error(wav):
     r = run_cli("transcribe", wav, "--provider", "nope")
     assert r.exit_code == 2
     assert "unknown provider 'nope'" in r.stderr
+
+
+def test_base_url_without_scheme_is_a_config_error(wav, monkeypatch):
+    monkeypatch.setenv("STT_API_KEY", API_KEY)
+    r = run_cli("--base-url", "127.0.0.1:8000/v1", "transcribe", wav)
+    assert r.exit_code == 3
+    assert r.stderr.splitlines()[0] == "stt: error: base URL '127.0.0.1:8000/v1' is not an http(s) URL"

@@ -113,10 +113,10 @@ def test_model_precedence(open_server, wav, monkeypatch):
     assert model_sent() == "whisper-1"  # the openai default
     set_config(None, model="top-model")
     assert model_sent() == "top-model"
-    set_config("p", model="profile-model")
-    assert model_sent() == "profile-model"
     monkeypatch.setenv("STT_MODEL", "env-model")
-    assert model_sent() == "env-model"
+    assert model_sent() == "env-model"  # the environment beats the top level
+    set_config("p", model="profile-model")
+    assert model_sent() == "profile-model"  # a selected profile beats the environment
     assert model_sent("-m", "flag-model") == "flag-model"
 
 
@@ -134,12 +134,12 @@ def test_base_url_precedence(groq, local, wav, monkeypatch):
     set_config(None, base_url=groq.base_url)
     set_config("p", provider="openai")
     assert reached() == "groq"  # top-level
+    monkeypatch.setenv("OPENAI_BASE_URL", local.base_url)
+    assert reached() == "local"  # the provider's own variable beats the top level
+    monkeypatch.setenv("STT_BASE_URL", groq.base_url)
+    assert reached() == "groq"  # STT_* beats the provider's variable
     set_config("p", base_url=local.base_url)
-    assert reached() == "local"  # the profile beats the top level
-    monkeypatch.setenv("OPENAI_BASE_URL", groq.base_url)
-    assert reached() == "groq"  # the provider's own variable beats the config file
-    monkeypatch.setenv("STT_BASE_URL", local.base_url)
-    assert reached() == "local"  # STT_* beats the provider's variable
+    assert reached() == "local"  # a selected profile beats the environment
     assert reached("--base-url", groq.base_url) == "groq"
 
 
@@ -152,12 +152,13 @@ def test_api_key_precedence(local, wav, monkeypatch):
     set_config(None, api_key="top-level-wrong")
     set_config("p", provider="openai", base_url=local.base_url)
     assert outcome() == 3  # the top-level key is used, and refused
-    set_config("p", api_key=LOCAL_KEY)
-    assert outcome() == 0  # the profile's key beats the top level
     monkeypatch.setenv("OPENAI_API_KEY", "env-wrong")
-    assert outcome() == 3
+    assert outcome() == 3  # the provider's variable beats the top level
     monkeypatch.setenv("STT_API_KEY", LOCAL_KEY)
-    assert outcome() == 0
+    assert outcome() == 0  # STT_API_KEY beats the provider's variable
+    monkeypatch.setenv("STT_API_KEY", "exported-for-another-endpoint")
+    set_config("p", api_key=LOCAL_KEY)
+    assert outcome() == 0  # the profile's own key beats any exported key
     sent = {req.headers.get("authorization") for req in local.transcriptions()}
     assert sent == {"Bearer top-level-wrong", f"Bearer {LOCAL_KEY}", "Bearer env-wrong"}
 
@@ -168,10 +169,12 @@ def test_provider_precedence(open_server, wav, monkeypatch):
     assert run_cli("--profile", "p", "transcribe", wav).exit_code == 0
     monkeypatch.setenv("STT_PROVIDER", "aiml")
     r = run_cli("--profile", "p", "transcribe", wav, "--force")
-    assert r.exit_code == 3 and "no API key for the aiml provider" in r.stderr  # env beats the profile
+    assert r.exit_code == 0, r.stderr  # the selected profile beats the environment
+    r = run_cli("transcribe", wav, "--force", "--base-url", open_server.base_url)
+    assert r.exit_code == 3 and "no API key for the aiml provider" in r.stderr  # env beats the top level
     r = run_cli("--profile", "p", "transcribe", wav, "--force", "--provider", "openai")
     assert r.exit_code == 0, r.stderr
-    assert len(open_server.transcriptions()) == 2
+    assert len(open_server.transcriptions()) == 3
 
 
 def test_unknown_profile_is_a_config_error(groq, local, wav):

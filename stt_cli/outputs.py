@@ -37,34 +37,52 @@ def _base_dir(source_name: str, is_local: bool, output_dir: Path | None, common:
     return output_dir
 
 
+def _first_stem(name: str, is_local: bool) -> str:
+    if name == "-":
+        return "stdin"
+    if is_local:
+        return Path(name).stem
+    return AudioSource(kind="url", name=name, url=name).stem
+
+
 def plan_stems(names: list[str], output_dir: Path | None) -> dict[str, Path]:
     """Map every input name to its output path without extension; no two inputs share one."""
     from stt_cli.inputs import is_url
 
-    local = [n for n in names if n != "-" and not is_url(n)]
+    local = {n for n in names if n != "-" and not is_url(n)}
     common = None
     if local and output_dir is not None:
         common = Path(os.path.commonpath([os.path.abspath(Path(n).parent) for n in local]))
-    plan: dict[str, Path] = {}
-    for name in names:
-        is_local = name in local
-        if name == "-":
-            stem = "stdin"
-        elif is_local:
-            stem = Path(name).stem
-        else:
-            stem = AudioSource(kind="url", name=name, url=name).stem
-        plan[name] = _base_dir(name, is_local, output_dir, common) / stem
-    counts: dict[Path, int] = {}
-    for path in plan.values():
-        counts[path] = counts.get(path, 0) + 1
-    for name, path in plan.items():
-        if counts[path] > 1:
-            if name in local:
-                plan[name] = path.with_name(Path(name).name)
-            else:
-                plan[name] = path.with_name(f"{path.name}-{hashlib.sha256(name.encode()).hexdigest()[:8]}")
-    return plan
+    plan = {name: _base_dir(name, name in local, output_dir, common) / _first_stem(name, name in local)
+            for name in names}
+    # Widen clashing names step by step: first the whole file name (a.wav / a.mp3), then a hash of the
+    # input (which is unique), until no two inputs share a destination.
+    while True:
+        groups: dict[str, list[str]] = {}
+        for name, path in plan.items():
+            groups.setdefault(os.path.abspath(path), []).append(name)
+        clashes = [group for group in groups.values() if len(group) > 1]
+        if not clashes:
+            return plan
+        for group in clashes:
+            for name in group:
+                path = plan[name]
+                full = Path(name).name if name in local else None
+                if full and path.name != full:
+                    plan[name] = path.with_name(full)
+                else:
+                    digest = hashlib.sha256(os.path.abspath(name).encode()).hexdigest()[:8]
+                    plan[name] = path.with_name(f"{path.name}-{digest}")
+
+
+def _without_output_extension(path: Path) -> Path:
+    # Only a known output extension is a suffix to replace: "my.talk" keeps its ".talk".
+    from stt_cli.writers import EXTENSIONS
+
+    for ext in sorted(set(EXTENSIONS.values()), key=len, reverse=True):
+        if path.name.endswith(f".{ext}") and len(path.name) > len(ext) + 1:
+            return path.with_name(path.name[: -len(ext) - 1])
+    return path
 
 
 def output_paths(*, stem_path: Path, stem: str, formats: list[str], output: str | None,
@@ -79,12 +97,31 @@ def output_paths(*, stem_path: Path, stem: str, formats: list[str], output: str 
                              hint="e.g. -o 'captions/{stem}.srt', or use --output-dir")
         if len(formats) == 1:
             return {formats[0]: target}
-        base = Path(target)
-        base = base.with_suffix("") if base.suffix else base
+        base = _without_output_extension(Path(target))
         return {fmt: f"{base}.{extension(fmt)}" for fmt in formats}
     if single_to_stdout and len(formats) == 1:
         return {formats[0]: STDOUT}
     return {fmt: f"{stem_path}.{extension(fmt)}" for fmt in formats}
+
+
+def plan_outputs(names: list[str], formats: list[str], *, output: str | None, output_dir: Path | None,
+                 single_to_stdout: bool) -> dict[str, dict[str, str]]:
+    """Input → (format → destination) for a whole run, refusing any two writes to one file."""
+    stems = plan_stems(names, output_dir)
+    plans = {name: output_paths(stem_path=stems[name], stem=stems[name].name, formats=formats, output=output,
+                                several_inputs=len(names) > 1, single_to_stdout=single_to_stdout)
+             for name in names}
+    seen: dict[str, str] = {}
+    for name, plan in plans.items():
+        for path in plan.values():
+            if path == STDOUT:
+                continue
+            other = seen.setdefault(os.path.abspath(path), name)
+            if other != name:
+                raise UsageError(f"{other} and {name} would both be written to {path}",
+                                 hint="use --output-dir (it keeps folders apart) or a -o template with "
+                                 "distinct names")
+    return plans
 
 
 def write_atomic(path: str, text: str) -> None:

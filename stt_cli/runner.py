@@ -29,7 +29,7 @@ from stt_cli.errors import (
 from stt_cli.http import READ_TIMEOUT, Http
 from stt_cli.inputs import AudioSource, open_source
 from stt_cli.ledger import JobRecord, Ledger
-from stt_cli.outputs import STDOUT, output_paths, plan_stems, write_atomic
+from stt_cli.outputs import STDOUT, plan_outputs, write_atomic
 from stt_cli.progress import JobView, Ui
 from stt_cli.providers import JobOptions, JobState, Provider, make_provider
 from stt_cli.providers.base import COMPLETED, FAILED, PENDING, check_formats
@@ -190,13 +190,8 @@ class Session:
             raise UsageError("--json and -o - both want stdout", hint="write files with -o or --output-dir")
         if opts.wait:
             check_formats(opts.job.model, opts.formats)
-        stems = plan_stems(names, opts.output_dir)
-        plans: dict[str, dict[str, str]] = {}
-        for name in names:
-            stem = "stdin" if name == "-" else stems[name].name
-            plans[name] = output_paths(stem_path=stems[name], stem=stem, formats=opts.formats,
-                                       output=opts.output, several_inputs=several,
-                                       single_to_stdout=single_to_stdout)
+        plans = plan_outputs(names, opts.formats, output=opts.output, output_dir=opts.output_dir,
+                             single_to_stdout=single_to_stdout)
         outcomes: list[Outcome | None] = [None] * len(names)
         work: queue.Queue[tuple[int, str]] = queue.Queue()
         for item in enumerate(names):

@@ -183,3 +183,30 @@ def test_big_upload_shows_a_progress_bar(aiml, tmp_path):
     code, output = run_in_terminal("transcribe", big, *FAST, "-o", tmp_path / "big.txt")
     assert code == 0, output
     assert b"uploading 6/6 MB" in output
+
+
+def test_names_that_still_clash_are_widened_until_unique(aiml, tmp_path):
+    a = make_wav(tmp_path / "talk.wav", seconds=0.1)
+    b = make_wav(tmp_path / "talk.mp3", seconds=0.2)
+    c = make_wav(tmp_path / "talk.wav.mp3", seconds=0.3)
+    r = run_cli("transcribe", a, b, c, "-f", "srt", "--output-dir", tmp_path / "o", *FAST)
+    assert r.exit_code == 0, r.stderr
+    assert len(list((tmp_path / "o").glob("*.srt"))) == 3
+
+
+def test_relative_and_absolute_paths_to_one_folder_do_not_clash(aiml, tmp_path, monkeypatch):
+    make_wav(tmp_path / "talk.wav", seconds=0.1)
+    make_wav(tmp_path / "talk.mp3", seconds=0.2)
+    monkeypatch.chdir(tmp_path)
+    r = run_cli("transcribe", "talk.wav", str(tmp_path / "talk.mp3"), "-f", "srt", *FAST)
+    assert r.exit_code == 0, r.stderr
+    assert sorted(p.name for p in tmp_path.glob("*.srt")) == ["talk.mp3.srt", "talk.wav.srt"]
+
+
+def test_a_template_that_clashes_is_refused_before_submitting(aiml, tmp_path):
+    a = make_wav(tmp_path / "a" / "talk.wav", seconds=0.1)
+    b = make_wav(tmp_path / "b" / "talk.wav", seconds=0.2)
+    r = run_cli("transcribe", a, b, "-o", str(tmp_path / "o" / "{stem}.srt"), "-f", "srt")
+    assert r.exit_code == 2
+    assert "would both be written to" in r.stderr
+    assert aiml.log == []

@@ -9,6 +9,7 @@ from pathlib import Path
 import srt
 import webvtt
 
+from tests.conftest import make_wav
 from tests.helpers import run_cli
 from tests.servers import deepgram_payload
 
@@ -96,3 +97,10 @@ def test_unknown_format_is_usage_error(aiml, wav):
     r = run_cli("transcribe", wav, "-f", "docx")
     assert r.exit_code == 2 and "unknown format 'docx'" in r.stderr
     assert aiml.log == []
+
+
+def test_dash_o_keeps_a_dotted_stem(aiml, tmp_path):
+    audio = make_wav(tmp_path / "my.slow.talk.wav")
+    r = run_cli("transcribe", audio, "-f", "srt", "-f", "vtt", "-o", tmp_path / "out" / "my.slow.talk", *FAST)
+    assert r.exit_code == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["my.slow.talk.srt", "my.slow.talk.vtt"]

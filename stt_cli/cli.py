@@ -203,10 +203,6 @@ def run_inputs(ctx: typer.Context, *, wait: bool, inputs: list[str] | None, from
         outcomes = session.run(names, RunOptions(job=job_options, formats=formats, wait=wait, **run))
     finally:
         session.close()
-    if not wait and not run.get("json_lines"):
-        for outcome in outcomes:
-            if outcome.job_id and outcome.error is None:
-                session.emit(f"{outcome.job_id}\n")
     if session.stdout_closed:
         raise BrokenPipeError
     code = exit_code_for(outcomes)

@@ -8,7 +8,10 @@ write at once; every write is its own short transaction, so a kill -9 loses at m
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +49,9 @@ CREATE TABLE IF NOT EXISTS submissions (
     input        TEXT NOT NULL,
     input_sha256 TEXT NOT NULL,
     options      TEXT NOT NULL,
-    started_at   REAL NOT NULL
+    started_at   REAL NOT NULL,
+    pid          INTEGER NOT NULL,
+    host         TEXT NOT NULL
 );
 """
 
@@ -75,6 +80,20 @@ def _record(row: sqlite3.Row) -> JobRecord:
     return JobRecord(**data)
 
 
+def _process_alive(pid: int, host: str) -> bool:
+    if host != socket.gethostname():
+        return True  # can't tell from here: assume it is still working
+    if pid == os.getpid():
+        return False  # this process: its own rows are finished or abandoned by an earlier attempt
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def options_key(options: dict[str, Any]) -> str:
     return json.dumps(options, sort_keys=True, separators=(",", ":"))
 
@@ -82,6 +101,7 @@ def options_key(options: dict[str, Any]) -> str:
 class Ledger:
     def __init__(self, path: Path | None = None):
         self.path = path or state_dir() / "jobs.sqlite3"
+        self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
@@ -96,10 +116,18 @@ class Ledger:
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> None:
         try:
-            with self.db:
+            with self._lock, self.db:
                 self.db.execute(sql, params)
         except sqlite3.Error as exc:
             raise ConfigError(f"cannot write the job ledger {self.path}: {exc}") from exc
+
+    def _read(self, sql: str, params: tuple[Any, ...] | list[Any]) -> list[sqlite3.Row]:
+        # Worker threads share this connection; sqlite3 leaves serialising its use to the caller.
+        try:
+            with self._lock:
+                return self.db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot read the job ledger {self.path}: {exc}") from exc
 
     def add(self, *, job_id: str, provider: str, base_url: str, model: str, input: str,
             input_sha256: str | None, options: dict[str, Any], status: str, state: str,
@@ -126,38 +154,45 @@ class Ledger:
             sql, params = sql + " AND provider=?", [*params, provider]
         if base_url:
             sql, params = sql + " AND base_url=?", [*params, base_url]
-        row = self.db.execute(sql + " ORDER BY updated_at DESC LIMIT 1", params).fetchone()
-        return _record(row) if row else None
+        rows = self._read(sql + " ORDER BY updated_at DESC LIMIT 1", params)
+        return _record(rows[0]) if rows else None
 
     def find_reusable(self, *, provider: str, base_url: str, model: str, input_sha256: str,
                       options: dict[str, Any]) -> JobRecord | None:
         """The newest job for the same audio, model and options that is pending or completed."""
-        row = self.db.execute(
+        rows = self._read(
             "SELECT * FROM jobs WHERE input_sha256=? AND provider=? AND base_url=? AND model=? AND options=? "
             "AND state IN ('pending', 'completed') ORDER BY created_at DESC LIMIT 1",
             (input_sha256, provider, base_url, model, options_key(options)),
-        ).fetchone()
-        return _record(row) if row else None
+        )
+        return _record(rows[0]) if rows else None
 
     def begin_submission(self, *, provider: str, base_url: str, model: str, input: str, input_sha256: str,
                          options: dict[str, Any]) -> tuple[str, float | None]:
-        """Record a creation under way; return its token and when an earlier, unfinished one started."""
+        """Record a creation under way; return its token and when an abandoned one started, if any.
+
+        A row is abandoned when the process that wrote it is gone: another ``stt`` still uploading the
+        same audio is not a crash, and its row is left alone.
+        """
         import uuid
 
         key = (provider, base_url, model, input_sha256, options_key(options))
         where = "provider=? AND base_url=? AND model=? AND input_sha256=? AND options=?"
-        row = self.db.execute(f"SELECT max(started_at) FROM submissions WHERE {where}", key).fetchone()
-        self._write(f"DELETE FROM submissions WHERE {where}", key)
+        rows = self._read(f"SELECT token, started_at, pid, host FROM submissions WHERE {where}", key)
+        abandoned = [r for r in rows if not _process_alive(r["pid"], r["host"])]
+        for row in abandoned:
+            self._write("DELETE FROM submissions WHERE token=?", (row["token"],))
         token = uuid.uuid4().hex
-        self._write("INSERT INTO submissions VALUES (?,?,?,?,?,?,?,?)",
-                    (token, provider, base_url, model, input, input_sha256, options_key(options), time.time()))
-        return token, row[0] if row else None
+        self._write("INSERT INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (token, provider, base_url, model, input, input_sha256, options_key(options), time.time(),
+                     os.getpid(), socket.gethostname()))
+        return token, max((r["started_at"] for r in abandoned), default=None)
 
     def end_submission(self, token: str) -> None:
         self._write("DELETE FROM submissions WHERE token=?", (token,))
 
     def recent(self, limit: int = 20) -> list[JobRecord]:
-        rows = self.db.execute("SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?", (limit,)).fetchall()
+        rows = self._read("SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?", (limit,))
         return [_record(r) for r in rows]
 
     def close(self) -> None:

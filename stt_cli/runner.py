@@ -19,6 +19,7 @@ from typing import Any
 
 from stt_cli.config import Settings
 from stt_cli.errors import (
+    ApiError,
     ConfigError,
     ExitCode,
     JobFailedError,
@@ -106,6 +107,9 @@ class Session:
         self.inflight: dict[str, tuple[str, str]] = {}  # job id -> (input, resume command)
         self.stdout_lock = threading.Lock()
         self.stdout_closed = False
+        self._submit_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._submit_locks_guard = threading.Lock()
+        self._submitted: set[tuple[str, str]] = set()
         self._views = threading.local()
 
     def _on_retry(self, note: str) -> None:
@@ -228,9 +232,7 @@ class Session:
                 raise self.interrupted() from None
         if self.stdout_closed:
             raise BrokenPipeError
-        return [o or Outcome(input=n, status="skipped",
-                             error=SttError("not started (stopped after an earlier failure)"))
-                for o, n in zip(outcomes, names, strict=True)]
+        return [o or Outcome(input=n, status="skipped") for o, n in zip(outcomes, names, strict=True)]
 
     def interrupted_single(self, job_id: str, command: str | None = None) -> Interrupted:
         return Interrupted(f"interrupted; job {job_id} is still running; resume with: "
@@ -243,6 +245,12 @@ class Session:
         return Interrupted(message)
 
     def _report(self, outcome: Outcome, opts: RunOptions, view: JobView) -> None:
+        if isinstance(outcome.error, Interrupted):
+            view.finish(None)  # the interrupt message lists it, with how to resume
+            return
+        if not opts.wait and not opts.json_lines and outcome.job_id and outcome.error is None:
+            # Each id as soon as it is recorded: after a failure or Ctrl-C the ids so far are on stdout.
+            self.emit(f"{outcome.job_id}\n")
         if opts.json_lines:
             self.emit(json.dumps(outcome.to_json(), ensure_ascii=False) + "\n")
         if outcome.error is not None:
@@ -270,19 +278,7 @@ class Session:
             if not opts.wait:
                 return outcome
             if state.state != COMPLETED:
-                command = resume_command(state.job_id, opts.formats, plan)
-                self.inflight[state.job_id] = (name, command)
-                try:
-                    # A resumed job may be done already: ask at once. A fresh one needs a moment.
-                    first = 0.0 if outcome.status == "resumed" else poll_delay(0, opts.poll_interval)
-                    state = self.wait_for_job(provider, state.job_id, view=view, timeout=opts.timeout,
-                                              poll_interval=opts.poll_interval, first_delay=first)
-                except JobPendingError as exc:
-                    exc.hint = f"fetch it later: {command}"
-                    raise
-                finally:
-                    if not self.cancel.is_set():
-                        self.inflight.pop(state.job_id, None)
+                state = self._wait(provider, source, state, opts, plan, view, outcome)
             outcome.outputs = self.render_and_write(state, opts, plan)
             outcome.status = "completed"
         except SttError as exc:
@@ -299,9 +295,47 @@ class Session:
                 source.path.unlink(missing_ok=True)
         return outcome
 
+    def _wait(self, provider: Provider, source: AudioSource, state: JobState, opts: RunOptions,
+              plan: dict[str, str], view: JobView, outcome: Outcome) -> JobState:
+        while True:
+            job_id = state.job_id
+            command = resume_command(job_id, opts.formats, plan)
+            self.inflight[job_id] = (outcome.input, command)
+            resumed = outcome.status == "resumed"
+            try:
+                # A resumed job may be done already: ask at once. A fresh one needs a moment.
+                first = 0.0 if resumed else poll_delay(0, opts.poll_interval)
+                return self.wait_for_job(provider, job_id, view=view, timeout=opts.timeout,
+                                         poll_interval=opts.poll_interval, first_delay=first)
+            except JobPendingError as exc:
+                exc.hint = f"fetch it later: {command}"
+                raise
+            except ApiError as exc:
+                if exc.status != 404 or not resumed:
+                    raise
+            finally:
+                if not self.cancel.is_set():
+                    self.inflight.pop(job_id, None)
+            # The ledger's pending job is unknown to the server (expired, or another account's): anew.
+            self.save_state(JobState(job_id, FAILED, "expired", error="unknown to the server"))
+            self.ui.warn(f"job {job_id} for {source.name} is unknown to the server (expired?); submitting again")
+            state = self._submit_or_resume(provider, source, opts, view, outcome)
+            if state.state == COMPLETED:
+                return state
+
     def _submit_or_resume(self, provider: Provider, source: AudioSource, opts: RunOptions, view: JobView,
                           outcome: Outcome) -> JobState:
-        if not opts.force:
+        # One submission per audio content and options in a run, whatever the file names: a worker that
+        # finds another one submitting the same audio waits for it, then resumes its job.
+        key = (source.sha256(), json.dumps(opts.job.ledger_key(), sort_keys=True))
+        with self._submit_locks_guard:
+            lock = self._submit_locks.setdefault(key, threading.Lock())
+        with lock:
+            return self._submit_or_resume_locked(provider, source, opts, view, outcome, key)
+
+    def _submit_or_resume_locked(self, provider: Provider, source: AudioSource, opts: RunOptions,
+                                 view: JobView, outcome: Outcome, key: tuple[str, str]) -> JobState:
+        if not opts.force or key in self._submitted:
             record = self.find_resumable(source, opts.job)
             if record is not None:
                 outcome.job_id = record.id
@@ -322,6 +356,7 @@ class Session:
             state = provider.submit(source, opts.job)
             # The id is on disk before any polling: an interrupted run can always resume this job.
             self.record_submission(source, opts.job, state)
+            self._submitted.add(key)
         finally:
             self.ledger.end_submission(token)
         outcome.job_id = state.job_id
@@ -389,8 +424,8 @@ def exit_code_for(outcomes: list[Outcome]) -> ExitCode:
     failed = [o for o in outcomes if o.error is not None]
     if not failed:
         return ExitCode.OK
-    if len(outcomes) == 1 or len(failed) == len(outcomes) and len({o.error.exit_code for o in failed}) == 1:
-        return failed[0].error.exit_code  # type: ignore[union-attr]
+    if not any(o.error is None and o.status != "skipped" for o in outcomes):
+        return failed[0].error.exit_code  # type: ignore[union-attr]  # nothing succeeded: say why
     return ExitCode.PARTIAL
 
 

@@ -58,8 +58,15 @@ def test_fail_fast_stops_starting_new_inputs(aiml, tmp_path):
     bad = make_wav(tmp_path / "a-fail.wav", seconds=0.2)
     files = recordings(tmp_path, 5)
     r = run_cli("transcribe", bad, *files, "-j", "1", "--fail-fast", *FAST)
-    assert r.exit_code == 6
+    assert r.exit_code == 5  # nothing succeeded: the first failure's own code
     assert len(aiml.jobs) == 1
+    assert "stt: 0 done, 1 failed, 5 skipped" in r.stderr
+
+
+def test_when_every_input_fails_the_first_failure_decides_the_code(aiml, tmp_path):
+    bad = make_wav(tmp_path / "fail.wav", seconds=0.2)
+    r = run_cli("transcribe", bad, tmp_path / "missing.wav", "-j", "1", *FAST)
+    assert r.exit_code == 5
 
 
 def test_ndjson_lines(aiml, tmp_path):

@@ -135,3 +135,28 @@ def test_kill_during_upload_warns_on_rerun(aiml, tmp_path):
     assert "an earlier run stopped while submitting" in r.stderr
     r = run_cli("transcribe", audio, "--poll-interval", "0.05", "--force")
     assert "an earlier run stopped" not in r.stderr
+
+
+def test_identical_audio_under_two_names_is_submitted_once(aiml, tmp_path):
+    import shutil
+
+    first = make_wav(tmp_path / "dup1.wav")
+    shutil.copy(first, tmp_path / "dup2.wav")
+    shutil.copy(first, tmp_path / "dup3.wav")
+    r = run_cli("transcribe", first, tmp_path / "dup2.wav", tmp_path / "dup3.wav", "--poll-interval", "0.05")
+    assert r.exit_code == 0, r.stderr
+    assert "warning" not in r.stderr
+    assert len(aiml.requests("POST", "/v1/stt/create")) == 1
+    assert sorted(p.name for p in tmp_path.glob("dup*.txt")) == ["dup1.txt", "dup2.txt", "dup3.txt"]
+
+
+def test_a_job_the_server_forgot_is_submitted_again(aiml, wav):
+    aiml.job_seconds = 30
+    job_id = run_cli("submit", wav).stdout.strip()
+    del aiml.jobs[job_id]  # results expire on the server after about an hour
+    aiml.job_seconds = 0
+    r = run_cli("transcribe", wav, "--poll-interval", "0.05")
+    assert r.exit_code == 0, r.stderr
+    assert f"job {job_id} for {wav} is unknown to the server (expired?); submitting again" in r.stderr
+    assert len(aiml.requests("POST", "/v1/stt/create")) == 2
+    assert run_cli("status").stdout.count("expired") == 1

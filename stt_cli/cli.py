@@ -3,8 +3,6 @@
 Nothing heavy is imported at module level (``requests`` in particular), so ``stt --help`` starts fast.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import sys

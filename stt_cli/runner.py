@@ -36,9 +36,13 @@ from stt_cli.providers import JobOptions, JobState, Provider, make_provider
 from stt_cli.providers.base import COMPLETED, FAILED, PENDING, check_formats
 
 SYNC_READ_TIMEOUT = 600.0
+# The result arrives at most one poll gap after the job ends. The gap is 10% of the time waited so far
+# (so latency ≤ 10% of the job's length), never under POLL_START, never over POLL_CAP. Polls grow like
+# log T up to POLL_CAP / POLL_GROWTH = 100 s of waiting, then one per POLL_CAP: the 10 s cap keeps a long
+# job's result within 10 s of finishing, at the price of T/10 polls beyond 100 s.
 POLL_START = 1.0
 POLL_CAP = 10.0
-POLL_GROWTH = 0.1  # next poll after 10% of the time waited so far: result latency stays ≤ 10% of T
+POLL_GROWTH = 0.1
 
 
 class Interrupted(SttError):
@@ -46,7 +50,7 @@ class Interrupted(SttError):
 
 
 def poll_delay(elapsed: float, fixed: float | None = None) -> float:
-    """Adaptive polling: about 1 s at first, then 10% of the time waited so far, capped at 10 s."""
+    """Adaptive polling: 1 s at first, then 10% of the time waited so far, capped at 10 s."""
     if fixed is not None:
         return fixed
     return min(POLL_CAP, max(POLL_START, POLL_GROWTH * elapsed))
@@ -165,6 +169,7 @@ class Session:
         while True:
             if delay and self.cancel.wait(delay):
                 raise Interrupted(f"interrupted while waiting for job {job_id}")
+            sent = time.monotonic()
             state = provider.poll(job_id)
             self.save_state(state)
             if state.state == COMPLETED:
@@ -178,7 +183,10 @@ class Session:
                                       hint=f"fetch it later: stt fetch {job_id} --wait")
             if view is not None:
                 view.update(f"{state.status} · job {job_id}")
-            delay = min(poll_delay(elapsed, poll_interval), max(0.0, timeout - elapsed))
+            # Count the wait from when this poll was sent: the request and the ledger write must not
+            # stretch the gap between polls (the gap is the worst-case result latency).
+            spent = time.monotonic() - sent
+            delay = max(0.0, min(poll_delay(sent - started, poll_interval) - spent, timeout - elapsed))
 
     def save_state(self, state: JobState) -> None:
         s = self.settings

@@ -369,7 +369,7 @@ def status(
         except SttError as exc:
             if json_lines:
                 out.write(json.dumps({"job_id": job_id, "status": None, "error": exc.message}) + "\n")
-            ui.print(f"stt: error: {exc.message}")
+            _print_error(exc.message, exc.hint)
             first_error = first_error or exc
             continue
         if json_lines:
@@ -380,6 +380,12 @@ def status(
         out.flush()
     if first_error is not None:
         raise typer.Exit(int(first_error.exit_code))
+
+
+def _stem_of(name: str) -> str:
+    from stt_cli.inputs import AudioSource, is_url
+
+    return AudioSource(kind="url", name=name, url=name).stem if is_url(name) else Path(name).stem
 
 
 def _session_for_job(opts: dict[str, Any], ui, job_id: str, retries: int):  # noqa: ANN001, ANN202
@@ -454,7 +460,7 @@ def fetch(
     session, record = _session_for_job(opts, ui, job_id, retries)
     try:
         chosen = expand_formats(formats, session.settings.format)
-        stem = Path(record.input).stem if record is not None and record.input != "-" else job_id
+        stem = _stem_of(record.input) if record is not None and record.input not in ("-", job_id) else job_id
         base = (output_dir or Path(".")) / stem
         plan = output_paths(stem_path=base, stem=stem, formats=chosen, output=output, several_inputs=False,
                             single_to_stdout=output_dir is None)
@@ -513,14 +519,20 @@ def convert(
 
     Example: stt convert talk.json -f srt -f vtt
     """
-    from stt_cli.outputs import STDOUT, output_paths, write_atomic
+    from stt_cli.outputs import output_paths, write_outputs
     from stt_cli.transcript import normalize
-    from stt_cli.writers import render
 
     try:
-        text = sys.stdin.read() if result == "-" else Path(result).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {result}: {getattr(exc, 'strerror', None) or exc}") from None
+        data = sys.stdin.buffer.read() if result == "-" else Path(result).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {result}: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{result} is not a transcript (binary data)",
+                         hint="to transcribe audio, use: stt transcribe") from None
+    if not text.strip():
+        raise UsageError(f"{result} is empty")
     try:
         payload: Any = json.loads(text)
     except ValueError:
@@ -535,14 +547,7 @@ def convert(
     plan = output_paths(stem_path=base, stem=stem, formats=chosen, output=output, several_inputs=False,
                         single_to_stdout=output_dir is None)
     options = render_options(max_line_width, max_lines, max_cue_duration, speaker_names, no_speaker_labels)
-    rendered = [(path, render(transcript, fmt, options)) for fmt, path in plan.items()]
-    for path, content in rendered:
-        if path == STDOUT:
-            sys.stdout.write(content)
-        else:
-            if Path(path).resolve() == Path(result).resolve():
-                raise UsageError(f"refusing to overwrite the input {result}", hint="choose another -o")
-            write_atomic(path, content)
+    write_outputs(transcript, plan, options, sys.stdout.write, protect=result)
 
 
 # -- config ---------------------------------------------------------------------------------------

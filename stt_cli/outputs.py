@@ -15,10 +15,16 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stt_cli.errors import SttError, UsageError
 from stt_cli.inputs import AudioSource
+
+if TYPE_CHECKING:
+    from stt_cli.transcript import Transcript
+    from stt_cli.writers import RenderOptions
 
 STDOUT = "-"
 
@@ -122,6 +128,31 @@ def plan_outputs(names: list[str], formats: list[str], *, output: str | None, ou
                                  hint="use --output-dir (it keeps folders apart) or a -o template with "
                                  "distinct names")
     return plans
+
+
+def write_outputs(transcript: Transcript, plan: dict[str, str], options: RenderOptions,
+                  emit: Callable[[str], None], *, protect: str | None = None) -> list[str]:
+    """Render every format, then write them all; return the files written.
+
+    Rendering comes first so that a format that cannot be produced (captions without timestamps)
+    leaves no file behind; ``protect`` names an input that must never be overwritten.
+    """
+    from stt_cli.writers import render
+
+    rendered = [(path, render(transcript, fmt, options)) for fmt, path in plan.items()]
+    if protect is not None and protect != STDOUT:
+        for path, _ in rendered:
+            if path != STDOUT and os.path.abspath(path) == os.path.abspath(protect):
+                raise UsageError(f"refusing to overwrite the input {protect}",
+                                 hint="choose another -o or --output-dir")
+    written = []
+    for path, text in rendered:
+        if path == STDOUT:
+            emit(text)
+        else:
+            write_atomic(path, text)
+            written.append(path)
+    return written
 
 
 def write_atomic(path: str, text: str) -> None:

@@ -131,6 +131,8 @@ class JobView:
         self._last_upload = now
         self.display.progress.update(self.task, total=total, completed=sent,
                                      detail=upload_detail(sent, total, now - self.started))
+        if sent >= total:
+            self.display.progress.refresh()  # a fast upload ends between two redraws: show that it did
 
     def finish(self, line: str | None) -> None:
         display = self.display

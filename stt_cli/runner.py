@@ -30,7 +30,7 @@ from stt_cli.errors import (
 from stt_cli.http import READ_TIMEOUT, Http
 from stt_cli.inputs import AudioSource, open_source
 from stt_cli.ledger import JobRecord, Ledger
-from stt_cli.outputs import STDOUT, plan_outputs, write_atomic
+from stt_cli.outputs import STDOUT, plan_outputs, write_outputs
 from stt_cli.progress import JobView, Ui
 from stt_cli.providers import JobOptions, JobState, Provider, make_provider
 from stt_cli.providers.base import COMPLETED, FAILED, PENDING, check_formats
@@ -376,20 +376,10 @@ class Session:
     def render_and_write(self, state: JobState, opts: RunOptions, plan: dict[str, str],
                          model: str | None = None) -> list[str]:
         from stt_cli.transcript import normalize
-        from stt_cli.writers import render
 
         transcript = normalize(state.result, provider=self.settings.provider,
                                model=model or opts.job.model, job_id=state.job_id)
-        # Render everything before writing anything: a format that cannot be produced leaves no files.
-        rendered = [(path, render(transcript, fmt, opts.render)) for fmt, path in plan.items()]
-        written = []
-        for path, text in rendered:
-            if path == STDOUT:
-                self.emit(text)
-            else:
-                write_atomic(path, text)
-                written.append(path)
-        return written
+        return write_outputs(transcript, plan, opts.render, self.emit)
 
 
 def resume_command(job_id: str, formats: list[str], plan: dict[str, str]) -> str:

@@ -104,3 +104,28 @@ def test_dash_o_keeps_a_dotted_stem(aiml, tmp_path):
     r = run_cli("transcribe", audio, "-f", "srt", "-f", "vtt", "-o", tmp_path / "out" / "my.slow.talk", *FAST)
     assert r.exit_code == 0, r.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["my.slow.talk.srt", "my.slow.talk.vtt"]
+
+
+def test_convert_all_refuses_to_overwrite_its_input_and_writes_nothing(tmp_path):
+    source = tmp_path / "talk.json"
+    source.write_text((DATA / "deepgram_list.json").read_text())
+    (tmp_path / "talk.txt").write_text("OLD\n")
+    r = run_cli("convert", source, "-f", "all")
+    assert r.exit_code == 2 and "refusing to overwrite the input" in r.stderr
+    assert (tmp_path / "talk.txt").read_text() == "OLD\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["talk.json", "talk.txt"]
+
+
+def test_convert_empty_and_binary_inputs(tmp_path, wav):
+    (tmp_path / "empty.json").write_text("")
+    r = run_cli("convert", tmp_path / "empty.json")
+    assert r.exit_code == 2 and "is empty" in r.stderr
+    r = run_cli("convert", wav)
+    assert r.exit_code == 2 and "is not a transcript" in r.stderr and "stt transcribe" in r.stderr
+
+
+def test_fetch_names_url_jobs_by_the_url_file_name(aiml, tmp_path):
+    job_id = run_cli("submit", "https://example.com/audio/keynote.mp3?sig=abc").stdout.strip()
+    r = run_cli("fetch", job_id, "-f", "srt", "-f", "text", "--output-dir", tmp_path / "o", "--wait", *FAST)
+    assert r.exit_code == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["keynote.srt", "keynote.txt"]

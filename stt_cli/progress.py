@@ -53,10 +53,6 @@ class Ui:
         if self.verbose or self.debug:
             self.print(f"stt: {message}")
 
-    def info(self, message: str) -> None:
-        if not self.quiet:
-            self.print(f"stt: {message}")
-
     def warn(self, message: str) -> None:
         self.print(f"stt: warning: {message}")
 

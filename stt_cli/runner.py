@@ -33,7 +33,7 @@ from stt_cli.ledger import JobRecord, Ledger
 from stt_cli.outputs import STDOUT, plan_outputs, write_outputs
 from stt_cli.progress import JobView, Ui
 from stt_cli.providers import JobOptions, JobState, Provider, make_provider
-from stt_cli.providers.base import COMPLETED, FAILED, PENDING, check_formats
+from stt_cli.providers.base import COMPLETED, FAILED, check_formats
 
 SYNC_READ_TIMEOUT = 600.0
 # The result arrives at most one poll gap after the job ends. The gap is 10% of the time waited so far
@@ -156,8 +156,6 @@ class Session:
                         result=state.result, error=state.error)
 
     def find_resumable(self, source: AudioSource, options: JobOptions) -> JobRecord | None:
-        if source.kind == "stdin" and source.path is None:
-            return None
         s = self.settings
         return self.ledger.find_reusable(provider=s.provider, base_url=s.base_url, model=options.model,
                                          input_sha256=source.sha256(), options=options.ledger_key())
@@ -435,6 +433,3 @@ def summary(outcomes: list[Outcome]) -> list[str]:
     lines += [f"  failed {o.input}: {o.error.message}" for o in failed]  # type: ignore[union-attr]
     return lines
 
-
-__all__ = ["Interrupted", "Outcome", "RunOptions", "Session", "exit_code_for", "poll_delay", "summary",
-           "PENDING"]

@@ -264,3 +264,15 @@ def _mkdir(path: Path) -> Path:
     (path / "sub").mkdir(parents=True)
     (path / "sub" / "readme.txt").write_text("not audio")
     return path
+
+
+def test_unreadable_file_exits_2(aiml, tmp_path):
+    # Root reads every file whatever its mode, so make the read itself fail: /proc/self/mem has no
+    # mapping at offset 0, and reading it raises EIO. (For a non-root user, chmod 000 does the same.)
+    target = Path("/proc/self/mem")
+    if not target.exists():
+        pytest.skip("needs Linux /proc")
+    r = run_cli("transcribe", target)
+    assert r.exit_code == 2
+    assert r.stderr.splitlines()[0].startswith("stt: error: cannot read /proc/self/mem")
+    assert aiml.log == []

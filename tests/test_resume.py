@@ -160,3 +160,12 @@ def test_a_job_the_server_forgot_is_submitted_again(aiml, wav):
     assert f"job {job_id} for {wav} is unknown to the server (expired?); submitting again" in r.stderr
     assert len(aiml.requests("POST", "/v1/stt/create")) == 2
     assert run_cli("status").stdout.count("expired") == 1
+
+
+def test_no_file_or_socket_is_left_open(aiml, tmp_path):
+    files = [make_wav(tmp_path / f"r{i}.wav", seconds=0.05 + i / 1000) for i in range(3)]
+    r = subprocess.run([sys.executable, "-X", "dev", "-W", "always::ResourceWarning", "-m", "stt_cli",
+                        "transcribe", *map(str, files), "--poll-interval", "0.05", "-q"],
+                       capture_output=True, text=True, env=dict(os.environ), timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "ResourceWarning" not in r.stderr, r.stderr

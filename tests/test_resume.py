@@ -169,3 +169,17 @@ def test_no_file_or_socket_is_left_open(aiml, tmp_path):
                        capture_output=True, text=True, env=dict(os.environ), timeout=60)
     assert r.returncode == 0, r.stderr
     assert "ResourceWarning" not in r.stderr, r.stderr
+
+
+def test_interrupted_batch_lists_every_running_job_and_calls_none_failed(aiml, tmp_path):
+    aiml.slow_seconds = 5
+    files = [make_wav(tmp_path / f"slow{i}.wav", seconds=0.05 + i / 1000) for i in range(2)]
+    proc = start("transcribe", *files, "--poll-interval", "0.05")
+    wait_for(lambda: len({r.path for r in aiml.requests("GET", "/v1/stt/")}) >= 2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 130
+    text = err.decode()
+    assert "failed" not in text, text
+    for job_id in aiml.jobs:
+        assert f"stt fetch {job_id} --wait" in text

@@ -196,4 +196,6 @@ class Ledger:
         return [_record(r) for r in rows]
 
     def close(self) -> None:
-        self.db.close()
+        # Under the lock: a worker thread may be mid-write when an interrupted run closes the ledger.
+        with self._lock:
+            self.db.close()

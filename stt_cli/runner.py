@@ -217,6 +217,11 @@ class Session:
                 view = display.job(_label(name))
                 self._views.view = view
                 outcome = self._run_one(name, plans[name], opts, view)
+                if self.cancel.is_set() and outcome.error is not None:
+                    # After Ctrl-C the ledger and connections close under running workers: what fails
+                    # then is the interrupt's doing, and the interrupt message already lists the job.
+                    outcome.error = Interrupted("interrupted")
+                    outcome.status = "pending"
                 outcomes[index] = outcome
                 self._report(outcome, opts, view)
                 if outcome.error is not None and (opts.fail_fast or isinstance(outcome.error, ConfigError)):

@@ -183,3 +183,35 @@ def test_interrupted_batch_lists_every_running_job_and_calls_none_failed(aiml, t
     assert "failed" not in text, text
     for job_id in aiml.jobs:
         assert f"stt fetch {job_id} --wait" in text
+
+
+def test_a_poll_that_returns_after_ctrl_c_is_not_reported_as_a_failure(aiml, tmp_path):
+    # The interrupted run closes the ledger while a worker still waits on a poll; when that poll returns,
+    # its ledger write fails. That failure is the interrupt's doing, not the input's: it must not be shown.
+    import _thread
+    import io
+    import threading
+
+    from stt_cli.cli import main
+    from tests.servers import Fault
+
+    aiml.slow_seconds = 30
+    aiml.add_fault("GET /v1/stt/", Fault(status=200, body={"status": "queued"}, delay=1.5))
+    files = [make_wav(tmp_path / f"slow{i}.wav", seconds=0.05 + i / 1000) for i in range(2)]
+
+    def interrupt_during_the_held_poll() -> None:
+        wait_for(lambda: len(aiml.requests("GET", "/v1/stt/")) >= 1)
+        _thread.interrupt_main()
+
+    err = io.StringIO()
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = io.StringIO(), err
+    threading.Thread(target=interrupt_during_the_held_poll, daemon=True).start()
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["transcribe", *map(str, files), "--poll-interval", "0.05"])
+        wait_for(lambda: not any(t.name.startswith("stt-worker") for t in threading.enumerate()))
+    finally:
+        sys.stdout, sys.stderr = saved
+    assert exit_info.value.code == 130
+    assert "failed" not in err.getvalue(), err.getvalue()

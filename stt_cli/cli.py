@@ -93,6 +93,14 @@ PollInterval = Annotated[float | None, typer.Option("--poll-interval", help="Fix
 Retries = Annotated[int, typer.Option("--retries", help="Retries per request on rate limits and network "
                                       "errors.", min=0)]
 JsonOut = Annotated[bool, typer.Option("--json", help="NDJSON on stdout: one object per input or job.")]
+Prompt = Annotated[str | None, typer.Option("--prompt", help="Text to guide the model.", show_default=False)]
+Temperature = Annotated[float | None, typer.Option("--temperature", help="Sampling temperature, 0 to 1 (passed to "
+                                                   "the API).", min=0.0, max=1.0, show_default=False)]
+FromFile = Annotated[str | None, typer.Option("--from-file", help="Read inputs from a file (- for stdin), one per "
+                                              "line.", show_default=False)]
+Force = Annotated[bool, typer.Option("--force", help="Submit anew even if the ledger has the job.")]
+MaxUploadMb = Annotated[float | None, typer.Option("--max-upload-mb", help="Refuse larger files before uploading "
+                                                   "(openai: 25).", min=0.001, show_default=False)]
 MaxLineWidth = Annotated[int, typer.Option("--max-line-width", help="Caption characters per line.", min=10)]
 MaxLines = Annotated[int, typer.Option("--max-lines", help="Caption lines per cue.", min=1)]
 MaxCueDuration = Annotated[float, typer.Option("--max-cue-duration", help="Longest caption cue, seconds.",
@@ -220,28 +228,23 @@ def transcribe(
                                                        "stdin.", show_default=False)] = None,
     model: Model = None,
     language: Language = None,
-    prompt: Annotated[str | None, typer.Option("--prompt", help="Text to guide the model.",
-                                               show_default=False)] = None,
-    temperature: Annotated[float | None, typer.Option("--temperature", min=0.0, max=1.0,
-                                                      show_default=False)] = None,
+    prompt: Prompt = None,
+    temperature: Temperature = None,
     formats: Formats = None,
     output: Output = None,
     output_dir: OutputDir = None,
-    from_file: Annotated[str | None, typer.Option("--from-file", help="Read inputs from a file (- for "
-                                                  "stdin), one per line.", show_default=False)] = None,
+    from_file: FromFile = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Inputs in flight at once.", min=1)] = 4,
     skip_existing: Annotated[bool, typer.Option("--skip-existing", help="Skip inputs whose outputs exist.")]
     = False,
-    force: Annotated[bool, typer.Option("--force", help="Submit anew even if the ledger has the job.")] = False,
+    force: Force = False,
     fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop starting inputs after a failure.")]
     = False,
     json_lines: JsonOut = False,
     timeout: Timeout = 1800.0,
     poll_interval: PollInterval = None,
     retries: Retries = 4,
-    max_upload_mb: Annotated[float | None, typer.Option("--max-upload-mb", help="Refuse larger files before "
-                                                        "uploading (openai: 25).", min=0.001,
-                                                        show_default=False)] = None,
+    max_upload_mb: MaxUploadMb = None,
     max_line_width: MaxLineWidth = 42,
     max_lines: MaxLines = 2,
     max_cue_duration: MaxCueDuration = 7.0,
@@ -279,20 +282,15 @@ def submit(
                                                        "stdin.", show_default=False)] = None,
     model: Model = None,
     language: Language = None,
-    prompt: Annotated[str | None, typer.Option("--prompt", help="Text to guide the model.",
-                                               show_default=False)] = None,
-    temperature: Annotated[float | None, typer.Option("--temperature", min=0.0, max=1.0,
-                                                      show_default=False)] = None,
-    from_file: Annotated[str | None, typer.Option("--from-file", help="Read inputs from a file (- for "
-                                                  "stdin), one per line.", show_default=False)] = None,
+    prompt: Prompt = None,
+    temperature: Temperature = None,
+    from_file: FromFile = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Submissions in flight at once.", min=1)] = 4,
-    force: Annotated[bool, typer.Option("--force", help="Submit anew even if the ledger has the job.")] = False,
+    force: Force = False,
     fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop after the first failure.")] = False,
     json_lines: JsonOut = False,
     retries: Retries = 4,
-    max_upload_mb: Annotated[float | None, typer.Option("--max-upload-mb", help="Refuse larger files before "
-                                                        "uploading (openai: 25).", min=0.001,
-                                                        show_default=False)] = None,
+    max_upload_mb: MaxUploadMb = None,
     provider: Provider = None,
     base_url: BaseUrl = None,
     profile: Profile = None,

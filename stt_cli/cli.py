@@ -448,7 +448,7 @@ def fetch(
     Example: stt fetch 3f2a… -f srt -o talk.srt --wait
     """
     from stt_cli.errors import JobFailedError, JobPendingError
-    from stt_cli.outputs import output_paths
+    from stt_cli.outputs import output_paths, refuse_overwriting_inputs
     from stt_cli.providers import JobOptions, JobState
     from stt_cli.runner import RunOptions, poll_delay
 
@@ -462,6 +462,8 @@ def fetch(
         base = (output_dir or Path(".")) / stem
         plan = output_paths(stem_path=base, stem=stem, formats=chosen, output=output, several_inputs=False,
                             single_to_stdout=output_dir is None)
+        if record is not None:
+            refuse_overwriting_inputs(plan, [record.input])
         model = record.model if record is not None else session.settings.model
         if record is not None and record.state == "completed" and record.result is not None:
             state = JobState(record.id, "completed", record.status, result=record.result)
@@ -517,7 +519,7 @@ def convert(
 
     Example: stt convert talk.json -f srt -f vtt
     """
-    from stt_cli.outputs import output_paths, write_outputs
+    from stt_cli.outputs import output_paths, refuse_overwriting_inputs, write_outputs
     from stt_cli.transcript import normalize
 
     try:
@@ -544,8 +546,10 @@ def convert(
     base = (output_dir or Path(result).parent if result != "-" else output_dir or Path(".")) / stem
     plan = output_paths(stem_path=base, stem=stem, formats=chosen, output=output, several_inputs=False,
                         single_to_stdout=output_dir is None)
+    if result != "-":
+        refuse_overwriting_inputs(plan, [result])
     options = render_options(max_line_width, max_lines, max_cue_duration, speaker_names, no_speaker_labels)
-    write_outputs(transcript, plan, options, sys.stdout.write, protect=result)
+    write_outputs(transcript, plan, options, sys.stdout.write)
 
 
 # -- config ---------------------------------------------------------------------------------------

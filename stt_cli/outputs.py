@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -117,6 +118,9 @@ def plan_outputs(names: list[str], formats: list[str], *, output: str | None, ou
     plans = {name: output_paths(stem_path=stems[name], stem=stems[name].name, formats=formats, output=output,
                                 several_inputs=len(names) > 1, single_to_stdout=single_to_stdout)
              for name in names}
+    local = [n for n in names if n != STDOUT and "://" not in n]
+    for plan in plans.values():
+        refuse_overwriting_inputs(plan, local)
     seen: dict[str, str] = {}
     for name, plan in plans.items():
         for path in plan.values():
@@ -130,39 +134,73 @@ def plan_outputs(names: list[str], formats: list[str], *, output: str | None, ou
     return plans
 
 
+def refuse_overwriting_inputs(plan: dict[str, str], inputs: Iterable[str]) -> None:
+    """Refuse, before anything is submitted or written, a destination that is one of the inputs.
+
+    ``samefile`` rather than comparing names: a symlink, hard link or ``./`` spelling is the same audio.
+    """
+    for path in plan.values():
+        if path == STDOUT or not os.path.exists(path):
+            continue
+        for name in inputs:
+            if os.path.exists(name) and os.path.samefile(path, name):
+                raise UsageError(f"refusing to overwrite the input {name} with {path}",
+                                 hint="choose another -o or --output-dir")
+
+
 def write_outputs(transcript: Transcript, plan: dict[str, str], options: RenderOptions,
-                  emit: Callable[[str], None], *, protect: str | None = None) -> list[str]:
+                  emit: Callable[[str], None]) -> list[str]:
     """Render every format, then write them all; return the files written.
 
     Rendering comes first so that a format that cannot be produced (captions without timestamps)
-    leaves no file behind; ``protect`` names an input that must never be overwritten.
+    leaves no file behind.
     """
     from stt_cli.writers import render
 
     rendered = [(path, render(transcript, fmt, options)) for fmt, path in plan.items()]
-    if protect is not None and protect != STDOUT:
-        for path, _ in rendered:
-            if path != STDOUT and os.path.abspath(path) == os.path.abspath(protect):
-                raise UsageError(f"refusing to overwrite the input {protect}",
-                                 hint="choose another -o or --output-dir")
     written = []
     for path, text in rendered:
         if path == STDOUT:
             emit(text)
         else:
-            write_atomic(path, text)
+            write_file(path, text)
             written.append(path)
     return written
 
 
-def write_atomic(path: str, text: str) -> None:
+def write_file(path: str, text: str) -> None:
+    """Write one output: atomically for a regular file, straight through for anything else.
+
+    A device, FIFO or process substitution (``-o /dev/stdout``, ``-o >(gzip > x.gz)``) has nothing to
+    swap and must not be replaced by a file; a symlink stays a link and its target gets the new text.
+    """
+    try:
+        mode = os.stat(path).st_mode  # follows symlinks
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise SttError(f"cannot write {path}: {exc.strerror}") from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise UsageError(f"cannot write {path}: it is a directory", hint="use --output-dir for a folder")
+    if mode is not None and not stat.S_ISREG(mode):
+        try:
+            with open(path, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise SttError(f"cannot write {path}: {exc.strerror}") from None
+        return
+    write_atomic(os.path.realpath(path), text, shown=path)
+
+
+def write_atomic(path: str, text: str, *, shown: str | None = None) -> None:
     """Write via a temporary file in the same folder and a rename: readers see old or new, never half."""
+    shown = shown or path
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     except OSError as exc:
-        raise SttError(f"cannot write {path}: {exc.strerror}",
+        raise SttError(f"cannot write {shown}: {exc.strerror}",
                        hint="choose a writable folder with -o or --output-dir") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
@@ -173,7 +211,7 @@ def write_atomic(path: str, text: str) -> None:
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise SttError(f"cannot write {path}: {exc.strerror}") from None
+        raise SttError(f"cannot write {shown}: {exc.strerror}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -173,3 +173,55 @@ def test_unwritable_output_is_a_clear_error(aiml, wav, tmp_path):
     # The job is not lost: the ledger has its result, so the retry is free.
     assert run_cli("transcribe", wav, "-o", tmp_path / "out.txt", *FAST).exit_code == 0
     assert creates(aiml) == 1
+
+
+def test_output_through_a_symlink_updates_its_target_and_keeps_the_link(aiml, wav, tmp_path):
+    target = tmp_path / "captions" / "real.txt"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    r = run_cli("transcribe", wav, "-o", link, *FAST)
+    assert r.exit_code == 0, r.stderr
+    assert link.is_symlink()
+    assert target.read_text().startswith("Hello world.")
+
+
+def test_output_to_a_fifo_is_written_through_not_replaced(aiml, wav, tmp_path):
+    # -o /dev/stdout and -o >(cmd) are pipes too: renaming a temporary file over them loses the output.
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    r = run_cli("transcribe", wav, "-o", fifo, *FAST)
+    reader.join(10)
+    assert r.exit_code == 0, r.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert received and received[0].decode().startswith("Hello world.")
+
+
+def test_output_naming_the_input_is_refused_before_uploading(aiml, wav, tmp_path):
+    audio = wav.read_bytes()
+    r = run_cli("transcribe", wav, "-o", wav, *FAST)
+    assert r.exit_code == 2
+    assert r.stderr.startswith(f"stt: error: refusing to overwrite the input {wav}")
+    assert wav.read_bytes() == audio
+    assert creates(aiml) == 0
+    link = tmp_path / "same.wav"
+    link.symlink_to(wav)
+    assert run_cli("transcribe", wav, "-f", "srt", "-o", link, *FAST).exit_code == 2
+    assert wav.read_bytes() == audio
+
+
+def test_fetch_refuses_to_overwrite_the_jobs_input(aiml, wav):
+    audio = wav.read_bytes()
+    job_id = run_cli("submit", wav).stdout.strip()
+    r = run_cli("fetch", job_id, "--wait", "-o", wav, *FAST)
+    assert r.exit_code == 2
+    assert "refusing to overwrite the input" in r.stderr
+    assert wav.read_bytes() == audio

@@ -24,6 +24,9 @@ class SttError(Exception):
     """Base class: a message for the user, an exit code and an optional hint."""
 
     exit_code: ExitCode = ExitCode.FAILURE
+    # Set when a job creation failed in a way that leaves its outcome unknown (read timeout, 5xx, an
+    # unreadable answer): the server may hold a billed job whose id never arrived.
+    job_may_exist: bool = False
 
     def __init__(self, message: str, *, hint: str | None = None, exit_code: ExitCode | None = None):
         super().__init__(message)
@@ -79,6 +82,16 @@ class JobFailedError(SttError):
     """The server reports the job as failed."""
 
     exit_code = ExitCode.JOB_FAILED
+
+
+UNKNOWN_JOB_HINT = "the server may have created the job even so; its id never arrived, so a re-run submits it again"
+
+
+def job_may_exist(exc: SttError) -> SttError:
+    """Mark a failed creation whose outcome is unknown (see ``SttError.job_may_exist``)."""
+    exc.job_may_exist = True
+    exc.hint = UNKNOWN_JOB_HINT
+    return exc
 
 
 class NoTimestampsError(UsageError):

@@ -28,6 +28,7 @@ from stt_cli.errors import (
     ExitCode,
     NetworkError,
     SttError,
+    job_may_exist,
 )
 
 CONNECT_TIMEOUT = 10.0
@@ -276,8 +277,7 @@ class Http:
                 error = describe_transport_error(exc, url)
                 retryable = _never_sent(exc) if retry == "create" else True
                 if retry == "create" and not retryable:
-                    error.hint = ("the server may have received the job; check `stt status` before "
-                                  "submitting again")
+                    job_may_exist(error)
                 delay = backoff_delay(attempt, None)
                 if not retryable or attempt >= self.retries or spent + delay > RETRY_BUDGET:
                     raise error from None
@@ -298,9 +298,7 @@ class Http:
                         try:
                             raise_for_status(resp, what="job")
                         except SttError as err:
-                            err.hint = ("the job may or may not have been created; check `stt status` "
-                                        "before submitting again")
-                            raise
+                            raise job_may_exist(err) from None
                     raise_for_status(resp)
                 reason = f"HTTP {resp.status}"
             attempt += 1

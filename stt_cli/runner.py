@@ -361,15 +361,20 @@ class Session:
             provider=s.provider, base_url=s.base_url, model=opts.job.model, input=_ledger_input(source),
             input_sha256=source.sha256(), options=opts.job.ledger_key())
         if unfinished is not None:
-            self.ui.warn(f"an earlier run stopped while submitting {source.name}; the server may hold a job for "
-                         "it whose id never arrived (it cannot be resumed, and may be billed). Submitting again.")
+            self.ui.warn(f"an earlier run submitted {source.name} but never received the job id; the server may "
+                         "hold that job (it cannot be resumed, and may be billed). Submitting again.")
         try:
             state = provider.submit(source, opts.job)
-            # The id is on disk before any polling: an interrupted run can always resume this job.
-            self.record_submission(source, opts.job, state)
-            self._submitted.add(key)
-        finally:
-            self.ledger.end_submission(token)
+        except SttError as exc:
+            # Refused outright: no job exists, nothing to warn about later. Otherwise the row stays, and
+            # the next run for this audio says a job may exist whose id never arrived.
+            if not exc.job_may_exist:
+                self.ledger.end_submission(token)
+            raise
+        # The id is on disk before any polling: an interrupted run can always resume this job.
+        self.record_submission(source, opts.job, state)
+        self._submitted.add(key)
+        self.ledger.end_submission(token)
         outcome.job_id = state.job_id
         outcome.status = "submitted"
         if not provider.is_async and state.state == COMPLETED:

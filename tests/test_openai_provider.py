@@ -244,7 +244,7 @@ def test_server_error_exits_1_and_is_not_resent(api, wav):
     r = run_cli(*stt(api, "transcribe", wav))
     assert r.exit_code == 1
     assert "server error (HTTP 500): The server had an error" in r.stderr
-    assert "check `stt status`" in r.stderr
+    assert "its id never arrived, so a re-run submits it again" in r.stderr
     assert len(api.transcriptions()) == 1  # it may have billed: never sent twice
 
 

@@ -64,7 +64,12 @@ def test_5xx_on_create_is_not_retried(aiml, wav, fault):
     r = run_cli("transcribe", wav)
     assert r.exit_code == 1
     assert creates(aiml) == 1
-    assert "check `stt status` before submitting again" in r.stderr
+    assert "its id never arrived, so a re-run submits it again" in r.stderr
+    # The next run cannot resume a job whose id never arrived, but it says so before paying again.
+    r = run_cli("transcribe", wav, *FAST)
+    assert r.exit_code == 0, r.stderr
+    assert f"an earlier run submitted {wav} but never received the job id" in r.stderr
+    assert creates(aiml) == 2
 
 
 def test_503_with_retry_after_on_create_is_retried(aiml, wav):
@@ -81,8 +86,29 @@ def test_read_timeout_on_create_is_not_retried(aiml, wav, monkeypatch):
     r = run_cli("transcribe", wav)
     assert r.exit_code == 1
     assert "did not answer in time" in r.stderr
-    assert "check `stt status`" in r.stderr
+    assert "its id never arrived" in r.stderr
     assert creates(aiml) == 1
+    assert "never received the job id" in run_cli("transcribe", wav, *FAST).stderr
+
+
+@pytest.mark.parametrize("fault", [
+    Fault(status=200, body=b'{"generation_id": "', process=True),  # created, answer cut short
+    Fault(status=201, body={"status": "queued"}, process=True),  # created, no id in the answer
+])
+def test_an_unreadable_create_answer_is_remembered(aiml, wav, fault):
+    aiml.add_fault("POST /v1/stt/create", fault)
+    r = run_cli("transcribe", wav, *FAST)
+    assert r.exit_code == 1
+    assert "its id never arrived" in r.stderr
+    assert "never received the job id" in run_cli("transcribe", wav, *FAST).stderr
+
+
+def test_a_refused_create_leaves_nothing_to_warn_about(aiml, wav):
+    r = run_cli("transcribe", wav, "-m", "bogus-model")
+    assert r.exit_code == 2
+    r = run_cli("transcribe", wav, *FAST)
+    assert r.exit_code == 0, r.stderr
+    assert "warning" not in r.stderr
 
 
 def test_connection_refused_on_create_is_retried(wav, dead_server):

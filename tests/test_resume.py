@@ -132,9 +132,9 @@ def test_kill_during_upload_warns_on_rerun(aiml, tmp_path):
     proc.wait(timeout=10)
     r = run_cli("transcribe", audio, "--poll-interval", "0.05")
     assert r.exit_code == 0, r.stderr
-    assert "an earlier run stopped while submitting" in r.stderr
+    assert f"an earlier run submitted {audio} but never received the job id" in r.stderr
     r = run_cli("transcribe", audio, "--poll-interval", "0.05", "--force")
-    assert "an earlier run stopped" not in r.stderr
+    assert "never received the job id" not in r.stderr
 
 
 def test_identical_audio_under_two_names_is_submitted_once(aiml, tmp_path):

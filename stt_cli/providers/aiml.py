@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stt_cli.errors import ApiError, BadResponseError, ExitCode
+from stt_cli.errors import ApiError, BadResponseError, ExitCode, job_may_exist
 from stt_cli.http import Http
 from stt_cli.inputs import AudioSource
 from stt_cli.providers.base import COMPLETED, FAILED, PENDING, JobOptions, JobState, UploadProgress
@@ -84,8 +84,11 @@ class AimlProvider:
             resp = self.http.request("POST", "stt/create", retry="create",
                                      body_factory=multipart_factory(source, field, fields,
                                                                     self.upload_progress))
-        body = resp.json()
-        job_id = parse_job_id(body)
+        try:
+            body = resp.json()
+            job_id = parse_job_id(body)
+        except BadResponseError as exc:  # the server accepted the upload: a job may well exist
+            raise job_may_exist(exc) from None
         return JobState(job_id, PENDING, str(body.get("status") or "queued"))
 
     def poll(self, job_id: str) -> JobState:

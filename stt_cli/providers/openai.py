@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 from urllib.parse import unquote, urlsplit
 
-from stt_cli.errors import ApiError, BadResponseError, ExitCode, NetworkError, UsageError
+from stt_cli.errors import ApiError, BadResponseError, ExitCode, NetworkError, UsageError, job_may_exist
 from stt_cli.http import RETRY_STATUSES, Http, Response, backoff_delay, describe_body, parse_retry_after
 from stt_cli.inputs import AUDIO_EXTENSIONS, AudioSource, is_probably_text, looks_like_audio
 from stt_cli.providers.base import COMPLETED, JobOptions, JobState, UploadProgress, is_text_only_model
@@ -223,7 +223,10 @@ class OpenAIProvider:
                             "out.mp3), or set --max-upload-mb to the server's limit to catch this before "
                             "uploading")
             raise
-        return read_payload(resp)
+        try:
+            return read_payload(resp)
+        except BadResponseError as exc:  # answered 2xx: the transcription ran (and may be billed)
+            raise job_may_exist(exc) from None
 
     # -- URL input ------------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 RETRY_AFTER_CAP = 60.0
 RETRY_BUDGET = 300.0  # total seconds spent sleeping between retries of one request
+MIN_MASKED_KEY = 8
 
 Log = Callable[[str], None]
 
@@ -248,6 +249,10 @@ class Http:
         self.session.headers["User-Agent"] = f"stt-cli/{__version__}"
         if api_key:
             self.session.headers["Authorization"] = f"Bearer {api_key}"
+        # Servers sometimes echo the key (in a validation message, a job error). Masking it here, in
+        # every buffered answer, keeps it out of messages, tracebacks, the ledger and stored results.
+        # Short values are left alone: masking them would garble ordinary text.
+        self._secret = api_key.encode() if api_key and len(api_key) >= MIN_MASKED_KEY else None
 
     def url(self, path: str) -> str:
         return path if "://" in path else f"{self.base_url}/{path.lstrip('/')}"
@@ -331,9 +336,12 @@ class Http:
                     raise BadResponseError(
                         f"the server's answer is larger than {max_bytes // (1024 * 1024)} MiB; refusing it")
                 chunks.append(chunk)
+            content = b"".join(chunks)
+            if self._secret is not None:
+                content = content.replace(self._secret, b"***")
             return Response(status=raw.status_code,
                             headers={k.lower(): v for k, v in raw.headers.items()},
-                            content=b"".join(chunks), url=raw.url)
+                            content=content, url=raw.url)
 
     def close(self) -> None:
         self.session.close()

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from stt_cli.http import Http
+from tests.conftest import make_wav
 from tests.helpers import run_cli
 from tests.servers import API_KEY, FakeAiml, Fault, openai_payload
 
@@ -177,6 +178,24 @@ def test_key_never_in_output_logs_or_ledger(aiml, wav, state_dir):
         assert API_KEY.encode() not in path.read_bytes()
     rows = sqlite3.connect(state_dir / "jobs.sqlite3").execute("SELECT * FROM jobs").fetchall()
     assert API_KEY not in json.dumps(rows)
+
+
+def test_a_key_the_server_echoes_is_masked_everywhere(aiml, wav, tmp_path, state_dir):
+    aiml.add_fault("POST /v1/stt/create", Fault(status=400, body={"message": f"bad header: Bearer {API_KEY}"}))
+    r = run_cli("transcribe", wav, "--debug", *FAST)
+    assert r.exit_code == 2
+    assert "bad header: Bearer ***" in r.stderr
+    assert API_KEY not in r.stdout + r.stderr
+    # A job error that quotes the key: not in the ledger, not in status --json.
+    audio = make_wav(tmp_path / "other.wav", seconds=0.3)
+    job = {"status": "error", "error": {"name": "AuthError", "message": f"key {API_KEY} is not allowed"}}
+    aiml.add_fault("GET /v1/stt/", Fault(status=200, body=job))
+    r = run_cli("transcribe", audio, "--debug", *FAST)
+    assert r.exit_code == 5
+    assert "key *** is not allowed" in r.stderr
+    assert API_KEY not in r.stdout + r.stderr + run_cli("status", "--json").stdout
+    for path in state_dir.iterdir():
+        assert API_KEY.encode() not in path.read_bytes()
 
 
 def test_failed_render_leaves_existing_file_untouched(aiml, wav, tmp_path):

@@ -4,13 +4,17 @@ Precedence, highest first:
 
 1. command-line flags (``--provider``, ``--base-url``, ``-m``, ``-l``, ``-f``);
 2. the selected profile's table ``[profiles.NAME]`` (``--profile`` or ``STT_PROFILE``). Choosing a
-   profile is explicit, so it outranks the environment: an exported ``STT_API_KEY`` meant for one
-   endpoint is never sent to a profile's server;
+   profile is explicit, so it outranks the environment;
 3. environment: ``STT_PROVIDER``, ``STT_BASE_URL``, ``STT_MODEL``, ``STT_LANGUAGE``, ``STT_FORMAT``,
    ``STT_API_KEY``; then the provider's own variables (``AIMLAPI_KEY`` for aiml; ``OPENAI_API_KEY`` and
    ``OPENAI_BASE_URL`` for openai);
 4. the config file's top-level keys;
 5. built-in defaults (per provider).
+
+The API key travels with its endpoint. A profile that sets ``base_url`` binds its key to that URL: when
+the profile's URL is used, only the profile's key is sent (none if it has none), so a key exported for
+another endpoint never reaches the profile's server; when a ``--base-url`` flag points elsewhere, the
+profile's key stays behind and the usual chain (environment, then the file's top level) applies.
 
 The config file is ``config.toml`` in ``$STT_CONFIG_DIR`` or ``platformdirs.user_config_dir("stt-cli")``.
 It is written with mode 0600 because it may hold an API key.
@@ -172,11 +176,18 @@ def resolve(flags: dict[str, str | None], env: dict[str, str] | None = None,
     defaults = PROVIDER_DEFAULTS[provider]
     base_url = (pick("base_url", provider) or defaults["base_url"]).rstrip("/")
     check_base_url(base_url)
+    if from_file(table, "base_url") is None:
+        api_key = pick("api_key", provider)
+    elif not flags.get("base_url"):
+        api_key = from_file(table, "api_key")  # the profile's own server: its key or none
+    else:
+        table = {}  # a flag sent the profile elsewhere: its key stays with its own server
+        api_key = pick("api_key", provider)
     return Settings(
         provider=provider,
         model=pick("model", provider) or defaults["model"],
         base_url=base_url,
-        api_key=pick("api_key", provider),
+        api_key=api_key,
         language=pick("language", provider),
         format=pick("format", provider),
         profile=profile,

@@ -1,6 +1,7 @@
 """Config profiles end to end: several OpenAI-compatible endpoints, each with its own URL, model and key.
 
-Precedence, highest first: flag > environment > the selected profile > top-level config > default.
+Precedence, highest first: flag > the selected profile > environment > top-level config > default; a
+profile with its own base URL binds its key to it (see ``stt_cli.config``).
 """
 
 from __future__ import annotations
@@ -147,20 +148,36 @@ def test_api_key_precedence(local, wav, monkeypatch):
     local.models = None
 
     def outcome() -> int:
-        return run_cli("--profile", "p", "transcribe", wav, "--force").exit_code
+        return run_cli("--provider", "openai", "--base-url", local.base_url, "transcribe", wav, "--force").exit_code
 
     set_config(None, api_key="top-level-wrong")
-    set_config("p", provider="openai", base_url=local.base_url)
     assert outcome() == 3  # the top-level key is used, and refused
     monkeypatch.setenv("OPENAI_API_KEY", "env-wrong")
     assert outcome() == 3  # the provider's variable beats the top level
     monkeypatch.setenv("STT_API_KEY", LOCAL_KEY)
     assert outcome() == 0  # STT_API_KEY beats the provider's variable
-    monkeypatch.setenv("STT_API_KEY", "exported-for-another-endpoint")
-    set_config("p", api_key=LOCAL_KEY)
-    assert outcome() == 0  # the profile's own key beats any exported key
     sent = {req.headers.get("authorization") for req in local.transcriptions()}
     assert sent == {"Bearer top-level-wrong", f"Bearer {LOCAL_KEY}", "Bearer env-wrong"}
+
+
+def test_a_profiles_key_travels_only_with_its_base_url(local, open_server, wav, monkeypatch):
+    local.models = None
+    set_config(None, api_key="top-level-key-0123")
+    set_config("p", provider="openai", base_url=local.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "openai-env-key-0123")
+    monkeypatch.setenv("STT_API_KEY", "stt-env-key-0123")
+    # The profile names its server but holds no key: no key meant for another endpoint goes there.
+    assert run_cli("--profile", "p", "transcribe", wav).exit_code == 3
+    set_config("p", api_key=LOCAL_KEY)
+    assert run_cli("--profile", "p", "transcribe", wav).exit_code == 0
+    assert [req.headers.get("authorization") for req in local.transcriptions()] == [None, f"Bearer {LOCAL_KEY}"]
+    # A flag that points the profile at another server leaves the profile's key behind.
+    r = run_cli("--profile", "p", "transcribe", wav, "--force", "--base-url", open_server.base_url)
+    assert r.exit_code == 0, r.stderr
+    assert [req.headers.get("authorization") for req in open_server.transcriptions()] == ["Bearer stt-env-key-0123"]
+    # So does switching its provider with another base URL.
+    r = run_cli("--profile", "p", "--provider", "aiml", "--base-url", open_server.base_url, "transcribe", wav)
+    assert LOCAL_KEY not in json.dumps([req.headers for req in open_server.log])
 
 
 def test_provider_precedence(open_server, wav, monkeypatch):

@@ -91,7 +91,8 @@ def error_message(body: Any) -> str | None:
         return "; ".join(parts) or None
     if not isinstance(body, dict):
         return None
-    for key in ("error", "detail", "message", "msg", "error_description"):
+    # "code" and "type" last: an OpenAI error whose message is null still says what went wrong.
+    for key in ("error", "detail", "message", "msg", "error_description", "code", "type"):
         value = body.get(key)
         if value in (None, "", [], {}):
             continue
@@ -120,15 +121,17 @@ def raise_for_status(resp: Response, *, what: str = "request") -> None:
     """Turn an HTTP error answer into the matching ``SttError``."""
     if resp.status < 400:
         return
-    try:
-        body: Any = json.loads(resp.content)
-    except (ValueError, UnicodeDecodeError):
-        body = None
+    body = _json_or_none(resp.content)
     message = error_message(body) if body is not None else None
     if message is None and resp.content_type.startswith("text/plain") and resp.content.strip():
         message = resp.content.decode("utf-8", "replace")
+    if message is None and body is not None:
+        message = json.dumps(body, ensure_ascii=False)  # JSON, just not a shape we know: show it
     detail = _one_line(message) if message else describe_body(resp)
     status = resp.status
+    if status == 429 and out_of_quota(body):
+        raise AuthError(f"out of quota (HTTP 429): {detail}",
+                        hint="the account has no credit left; check its plan and billing")
     if status == 401:
         raise AuthError(f"the server rejected the API key (HTTP 401): {detail}",
                         hint="set a valid key: stt config set api_key (or STT_API_KEY)")
@@ -146,6 +149,19 @@ def raise_for_status(resp: Response, *, what: str = "request") -> None:
         raise ApiError(f"the server rejected the {what} (HTTP {status}): {detail}", status=status,
                        exit_code=ExitCode.USAGE)
     raise ApiError(f"server error (HTTP {status}): {detail}", status=status)
+
+
+def out_of_quota(body: Any) -> bool:
+    """OpenAI answers an empty account with 429 ``insufficient_quota``: waiting will not help."""
+    error = body.get("error") if isinstance(body, dict) else None
+    return isinstance(error, dict) and "insufficient_quota" in (error.get("code"), error.get("type"))
+
+
+def _json_or_none(content: bytes) -> Any:
+    try:
+        return json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def parse_retry_after(headers: dict[str, str], now: float | None = None) -> float | None:
@@ -293,7 +309,9 @@ class Http:
                 if resp.status < 400 or allow_error:
                     return resp
                 retry_after = parse_retry_after(resp.headers)
-                if retry == "create":
+                if resp.status == 429 and out_of_quota(_json_or_none(resp.content)):
+                    retryable = False
+                elif retry == "create":
                     retryable = resp.status == 429 or (resp.status == 503 and retry_after is not None)
                 else:
                     retryable = resp.status in RETRY_STATUSES

@@ -33,7 +33,7 @@ from stt_cli.ledger import JobRecord, Ledger
 from stt_cli.outputs import STDOUT, plan_outputs, write_outputs
 from stt_cli.progress import JobView, Ui
 from stt_cli.providers import JobOptions, JobState, Provider, make_provider
-from stt_cli.providers.base import COMPLETED, FAILED, check_formats
+from stt_cli.providers.base import CAPTION_FORMATS, COMPLETED, FAILED, check_formats
 
 SYNC_READ_TIMEOUT = 600.0
 # The result arrives at most one poll gap after the job ends. The gap is 10% of the time waited so far
@@ -97,9 +97,8 @@ class Session:
         self.settings = settings
         self.max_upload_mb = max_upload_mb
         self.ui = ui
-        if need_key and settings.provider == "aiml" and not settings.api_key:
-            raise ConfigError("no API key for the aiml provider",
-                              hint="set STT_API_KEY or AIMLAPI_KEY, or run: stt config set api_key")
+        if need_key and not settings.api_key:
+            check_key_not_needed(settings)
         warn_plain_http(settings, ui)
         # A sync server answers only once the whole file is transcribed: allow it far longer.
         read_timeout = SYNC_READ_TIMEOUT if settings.provider == "openai" else READ_TIMEOUT
@@ -200,6 +199,7 @@ class Session:
             raise UsageError("--json and -o - both want stdout", hint="write files with -o or --output-dir")
         if opts.wait:
             check_formats(opts.job.model, opts.formats)
+            opts.job.needs_timestamps = any(f in CAPTION_FORMATS for f in opts.formats)
         plans = plan_outputs(names, opts.formats, output=opts.output, output_dir=opts.output_dir,
                              single_to_stdout=single_to_stdout)
         outcomes: list[Outcome | None] = [None] * len(names)
@@ -415,6 +415,18 @@ def _ledger_input(source: AudioSource) -> str:
     if source.kind == "file" and source.path is not None:
         return str(source.path.resolve())
     return source.name
+
+
+def check_key_not_needed(settings: Settings) -> None:
+    """Without a key, stop before uploading where the server is known to need one."""
+    from stt_cli.providers.openai import key_required
+
+    if settings.provider == "aiml":
+        raise ConfigError("no API key for the aiml provider",
+                          hint="set STT_API_KEY or AIMLAPI_KEY, or run: stt config set api_key")
+    if key_required(settings.base_url):
+        raise ConfigError(f"no API key for {settings.base_url}",
+                          hint="set STT_API_KEY or OPENAI_API_KEY, or run: stt config set api_key")
 
 
 def warn_plain_http(settings: Settings, ui: Ui) -> None:

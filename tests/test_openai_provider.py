@@ -167,13 +167,24 @@ def test_verbose_json_refused_falls_back_to_json_once(api, wav, status, body):
     assert "verbose_json" in warning and "captions" in warning and "some-model" in warning
 
 
-def test_fallback_then_captions_fail_cleanly(api, wav):
+def test_captions_stop_at_a_verbose_json_refusal_without_a_second_upload(api, tmp_path):
     api.reject_verbose_json = True
-    r = run_cli(*stt(api, "transcribe", wav, "-f", "srt"))
+    first, second = (make_wav(tmp_path / f"c{i}.wav", seconds=0.2 + i / 10) for i in range(2))
+    r = run_cli(*stt(api, "transcribe", first, second, "-f", "srt", "-f", "text", "-j", "1"))
     assert r.exit_code == 2
-    assert "captions (srt/vtt) are unavailable" in r.stderr
-    assert "no timestamps" in r.stderr
-    assert len(api.transcriptions()) == 2
+    assert "refused verbose_json for model whisper-1, so it returns no timestamps" in r.stderr
+    # One upload, refused; no json re-upload that could not make captions, and the second input, whose
+    # server is now known to refuse, is not uploaded at all.
+    assert [req.fields["response_format"] for req in api.transcriptions()] == ["verbose_json"]
+
+
+def test_an_unsupported_model_is_not_a_format_refusal(api, wav):
+    api.add_fault(ROUTE, Fault(status=400, body=openai_error("Model distil-large-v2 is not supported.")))
+    r = run_cli(*stt(api, "transcribe", wav, "-m", "distil-large-v2"))
+    assert r.exit_code == 2
+    assert "Model distil-large-v2 is not supported." in r.stderr
+    assert "warning" not in r.stderr
+    assert len(api.transcriptions()) == 1
 
 
 def test_a_batch_learns_the_refusal_once(api, tmp_path):
@@ -194,6 +205,43 @@ def test_an_unrelated_400_is_not_retried(api, wav):
     assert r.stderr.splitlines()[0] == ("stt: error: the server rejected the request (HTTP 400): Unsupported "
                                         "file format: bin. Supported formats: flac, m4a, mp3, wav")
     assert len(api.transcriptions()) == 1
+
+
+def test_an_error_body_with_http_200_is_a_failure_not_a_transcript(api, wav):
+    api.add_fault(ROUTE, Fault(status=200, body={"error": "failed to read WAV file"}))  # whisper.cpp
+    r = run_cli(*stt(api, "transcribe", wav))
+    assert r.exit_code == 5
+    assert r.stderr.splitlines()[0] == "stt: error: the server could not transcribe the audio: failed to read WAV file"
+    assert run_cli("status").stdout == ""  # no completed job recorded
+    assert run_cli(*stt(api, "transcribe", wav)).exit_code == 0  # so the next run asks again
+    assert len(api.transcriptions()) == 2
+
+
+def test_out_of_quota_is_not_retried(api, wav):
+    quota = openai_error("You exceeded your current quota, please check your plan and billing details.",
+                         type_="insufficient_quota", code="insufficient_quota")
+    api.add_fault(ROUTE, Fault(status=429, body=quota), times=5)
+    r = run_cli(*stt(api, "transcribe", wav))
+    assert r.exit_code == 3
+    assert r.stderr.startswith("stt: error: out of quota (HTTP 429): You exceeded your current quota")
+    assert len(api.transcriptions()) == 1
+
+
+def test_an_error_with_a_null_message_shows_what_it_has(api, wav):
+    api.add_fault(ROUTE, Fault(status=400, body={"error": {"message": None, "type": "invalid_request_error",
+                                                           "code": "audio_too_short"}}))
+    r = run_cli(*stt(api, "transcribe", wav))
+    assert r.exit_code == 2
+    assert r.stderr.splitlines()[0] == "stt: error: the server rejected the request (HTTP 400): audio_too_short"
+
+
+@pytest.mark.parametrize("base_url", [None, "https://api.groq.com/openai/v1"])
+def test_hosted_endpoints_need_a_key_before_anything_is_sent(wav, base_url):
+    where = ["--base-url", base_url] if base_url else []
+    r = run_cli("--provider", "openai", *where, "transcribe", wav)
+    assert r.exit_code == 3
+    assert r.stderr.startswith("stt: error: no API key for https://api.")
+    assert "OPENAI_API_KEY" in r.stderr
 
 
 def test_plain_text_answers(api, wav):

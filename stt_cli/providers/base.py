@@ -43,6 +43,9 @@ class JobOptions:
     temperature: float | None = None
     file_field: str | None = None  # override the multipart field name for the audio
     extra: dict[str, str] = field(default_factory=dict)
+    # Captions were asked for: a provider that can only answer without timestamps should stop before
+    # paying for an answer that cannot be used. Not part of the ledger key: the audio and model decide.
+    needs_timestamps: bool = False
 
     def ledger_key(self) -> dict[str, Any]:
         """What makes two submissions of the same audio equivalent (used to resume, never to bill twice)."""

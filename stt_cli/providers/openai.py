@@ -25,8 +25,25 @@ from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 from urllib.parse import unquote, urlsplit
 
-from stt_cli.errors import ApiError, BadResponseError, ExitCode, NetworkError, UsageError, job_may_exist
-from stt_cli.http import RETRY_STATUSES, Http, Response, backoff_delay, describe_body, parse_retry_after
+from stt_cli.errors import (
+    ApiError,
+    BadResponseError,
+    ExitCode,
+    JobFailedError,
+    NetworkError,
+    NoTimestampsError,
+    UsageError,
+    job_may_exist,
+)
+from stt_cli.http import (
+    RETRY_STATUSES,
+    Http,
+    Response,
+    backoff_delay,
+    describe_body,
+    error_message,
+    parse_retry_after,
+)
 from stt_cli.inputs import AUDIO_EXTENSIONS, AudioSource, is_probably_text, looks_like_audio
 from stt_cli.providers.base import COMPLETED, JobOptions, JobState, UploadProgress, is_text_only_model
 from stt_cli.providers.upload import check_upload_size, multipart_factory
@@ -35,11 +52,11 @@ ENDPOINT = "audio/transcriptions"
 DEFAULT_MAX_UPLOAD_MB = 25.0  # OpenAI's request limit is 26214400 bytes; 25 MB of audio leaves room for the form
 LOCAL_ID_PREFIX = "local-"
 
-# A 400/422 naming the format parameters means the server (or model) will not do verbose_json.
-_FORMAT_REFUSAL = re.compile(r"response_format|verbose_json|timestamp_granularit", re.IGNORECASE)
-_UNSUPPORTED = re.compile(r"unsupported|not supported|not compatible", re.IGNORECASE)
-# ... but "unsupported file format" is about the audio: retrying with json would only fail again.
-_ABOUT_THE_AUDIO = re.compile(r"\b(?:file|audio|codec|media|mime|extension|language)\b", re.IGNORECASE)
+# A 400/422 naming the format parameters means the server (or model) will not do verbose_json. Nothing
+# vaguer counts: "model X is not supported" or "temperature is not supported" would fail again with json.
+_FORMAT_REFUSAL = re.compile(r"response[_ ]format|verbose_json|timestamp_granularit", re.IGNORECASE)
+# Hosted services that always need a key: without one, fail before uploading up to 25 MB for a 401.
+KEYED_HOSTS = frozenset({"api.openai.com", "api.groq.com"})
 
 # Sniffed container -> extension for downloads whose URL has none: servers pick the decoder by file name.
 _MAGIC_EXTENSIONS = ((b"RIFF", "wav"), (b"fLaC", "flac"), (b"OggS", "ogg"), (b"ID3", "mp3"),
@@ -65,19 +82,19 @@ def rejects_verbose_json(exc: ApiError) -> bool:
 
     FastAPI servers validate the enum with a 422 rather than a 400, so both count.
     """
-    if exc.status not in (400, 422):
-        return False
-    message = exc.message
-    if _FORMAT_REFUSAL.search(message):
-        return True
-    return bool(_UNSUPPORTED.search(message)) and not _ABOUT_THE_AUDIO.search(message)
+    return exc.status in (400, 422) and bool(_FORMAT_REFUSAL.search(exc.message))
 
 
 def read_payload(resp: Response) -> Any:
     """The answer as JSON, or as text for servers that answer ``text/plain`` (whisper.cpp, ``text``)."""
     head = resp.content.lstrip()[:1]
     if resp.content_type.endswith("json") or head in (b"{", b"["):
-        return resp.json()
+        payload = resp.json()
+        # whisper.cpp answers some failures (an unreadable WAV) with HTTP 200 and an error body.
+        if isinstance(payload, dict) and payload.get("error") and not ({"text", "segments"} & payload.keys()):
+            raise JobFailedError(f"the server could not transcribe the audio: {error_message(payload)}",
+                                 hint="the audio may be unsupported or corrupt; try converting it to wav or mp3")
+        return payload
     if not resp.content.strip() or resp.content_type == "text/html" or \
             resp.content.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
         raise BadResponseError(f"the server sent no transcript ({describe_body(resp)})",
@@ -183,6 +200,8 @@ class OpenAIProvider:
     def transcribe(self, source: AudioSource, options: JobOptions) -> Any:
         """Upload once with verbose_json where the model allows it; on a format refusal, once with json."""
         key = (self.http.base_url, options.model)
+        if options.needs_timestamps and key in self._json_only:
+            raise no_verbose_json(options.model)
         verbose = not is_json_only_model(options.model) and key not in self._json_only
         try:
             return self._post(source, options, verbose=verbose)
@@ -192,6 +211,8 @@ class OpenAIProvider:
         with self._json_only_lock:
             first = key not in self._json_only
             self._json_only.add(key)
+        if options.needs_timestamps:  # a json answer could not make the captions asked for: don't pay for it
+            raise no_verbose_json(options.model)
         if first:
             self.warn(f"the server refused verbose_json for model {options.model}; asking for json instead, "
                       "so captions (srt/vtt) are unavailable for this model")
@@ -286,6 +307,17 @@ class OpenAIProvider:
                 time.sleep(delay)
         finally:
             getter.close()
+
+
+def no_verbose_json(model: str) -> NoTimestampsError:
+    return NoTimestampsError(f"the server refused verbose_json for model {model}, so it returns no timestamps "
+                             "and cannot make captions",
+                             hint="use a model or server that answers verbose_json (whisper-family models "
+                             "do), or ask for -f text / -f json")
+
+
+def key_required(base_url: str) -> bool:
+    return urlsplit(base_url).hostname in KEYED_HOSTS
 
 
 def download_error(url: str, status: int) -> ApiError:

@@ -13,6 +13,8 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,10 @@ SYNC_READ_TIMEOUT = 600.0
 POLL_START = 1.0
 POLL_CAP = 10.0
 POLL_GROWTH = 0.1
+# After Ctrl-C or SIGTERM, how long to wait for creations whose upload is complete to learn their job
+# id (so they are in the ledger and can be resumed). A second signal leaves at once; CI runners usually
+# allow about this long between SIGTERM and SIGKILL.
+CREATION_GRACE = 10.0
 
 
 class Interrupted(SttError):
@@ -114,6 +120,8 @@ class Session:
         self._submit_locks_guard = threading.Lock()
         self._submitted: set[tuple[str, str]] = set()
         self._views = threading.local()
+        self._creating = 0  # creations under way: an upload, or its answer not yet read
+        self._creations_changed = threading.Condition()
 
     def _on_retry(self, note: str) -> None:
         view = getattr(self._views, "view", None)
@@ -121,9 +129,45 @@ class Session:
             view.update(note)
 
     def provider(self, view: JobView | None = None) -> Provider:
-        progress = view.upload if view is not None else None
-        return make_provider(self.settings.provider, self.http, upload_progress=progress,
+        def on_block(sent: int, total: int) -> None:
+            # Interrupted mid-upload: stop sending. A body cut short creates no job, so nothing is lost
+            # and nothing billed; once the last byte is out, the answer is awaited instead.
+            if sent < total and self.cancel.is_set():
+                raise Interrupted("interrupted during the upload")
+            if view is not None:
+                view.upload(sent, total)
+
+        return make_provider(self.settings.provider, self.http, upload_progress=on_block,
                              max_upload_mb=self.max_upload_mb, warn=self.ui.warn)
+
+    @contextmanager
+    def _creation(self) -> Iterator[None]:
+        with self._creations_changed:
+            self._creating += 1
+        try:
+            yield
+        finally:
+            with self._creations_changed:
+                self._creating -= 1
+                self._creations_changed.notify_all()
+
+    def _await_creations(self) -> None:
+        """After an interrupt: give creations already sent time to learn their id, so none is lost."""
+        started = time.monotonic()
+        deadline = started + CREATION_GRACE
+        warned = False
+        try:
+            with self._creations_changed:
+                while self._creating and time.monotonic() < deadline:
+                    # Uploads still sending stop at their next block; only then is the count what waits.
+                    if not warned and time.monotonic() - started > 0.3:
+                        warned = True
+                        self.ui.warn(f"waiting up to {CREATION_GRACE:g}s for the server to answer "
+                                     f"{self._creating} submission(s) already sent, so they can be resumed "
+                                     "(interrupt again to leave now)")
+                    self._creations_changed.wait(0.05)
+        except KeyboardInterrupt:
+            pass  # a second interrupt: leave now (the ledger notes the creations under way)
 
     def close(self) -> None:
         self.http.close()
@@ -238,6 +282,7 @@ class Session:
                         thread.join(0.1)
             except KeyboardInterrupt:
                 self.cancel.set()
+                self._await_creations()
                 for thread in threads:
                     thread.join(0.5)
                 raise self.interrupted() from None
@@ -363,18 +408,19 @@ class Session:
         if unfinished is not None:
             self.ui.warn(f"an earlier run submitted {source.name} but never received the job id; the server may "
                          "hold that job (it cannot be resumed, and may be billed). Submitting again.")
-        try:
-            state = provider.submit(source, opts.job)
-        except SttError as exc:
-            # Refused outright: no job exists, nothing to warn about later. Otherwise the row stays, and
-            # the next run for this audio says a job may exist whose id never arrived.
-            if not exc.job_may_exist:
-                self.ledger.end_submission(token)
-            raise
-        # The id is on disk before any polling: an interrupted run can always resume this job.
-        self.record_submission(source, opts.job, state)
-        self._submitted.add(key)
-        self.ledger.end_submission(token)
+        with self._creation():
+            try:
+                state = provider.submit(source, opts.job)
+            except SttError as exc:
+                # Refused outright: no job exists, nothing to warn about later. Otherwise the row stays,
+                # and the next run for this audio says a job may exist whose id never arrived.
+                if not exc.job_may_exist:
+                    self.ledger.end_submission(token)
+                raise
+            # The id is on disk before any polling: an interrupted run can always resume this job.
+            self.record_submission(source, opts.job, state)
+            self._submitted.add(key)
+            self.ledger.end_submission(token)
         outcome.job_id = state.job_id
         outcome.status = "submitted"
         if not provider.is_async and state.state == COMPLETED:

@@ -112,6 +112,8 @@ class FakeServer:
         self.log: list[Logged] = []
         self.faults: list[tuple[str, Fault]] = []
         self.lock = threading.Lock()
+        self.upload_rate: float | None = None  # bytes per second at which request bodies are read
+        self.upload_started = threading.Event()  # set when a request body starts arriving
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -169,7 +171,12 @@ class FakeServer:
         length = int(h.headers.get("Content-Length") or 0)
         if h.headers.get("Transfer-Encoding", "").lower() == "chunked":
             body = _read_chunked(h)
+        elif length and self.upload_rate:
+            self.upload_started.set()
+            body = _read_slowly(h, length, self.upload_rate)
         else:
+            if length:
+                self.upload_started.set()
             body = h.rfile.read(length) if length else b""
         entry = Logged(method=method, path=h.path, headers={k.lower(): v for k, v in h.headers.items()})
         ctype = h.headers.get("Content-Type", "")
@@ -233,6 +240,19 @@ class FakeServer:
             h.connection.shutdown(2)
 
 
+def _read_slowly(h: BaseHTTPRequestHandler, length: int, rate: float) -> bytes:
+    """Read a body at ``rate`` bytes per second, like an upload over a slow link."""
+    chunks, left, step = [], length, max(1, int(rate / 20))
+    while left > 0:
+        chunk = h.rfile.read(min(step, left))
+        if not chunk:  # the client gave up mid-upload
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+        time.sleep(len(chunk) / rate)
+    return b"".join(chunks)
+
+
 def _read_chunked(h: BaseHTTPRequestHandler) -> bytes:
     out = b""
     while True:
@@ -286,6 +306,7 @@ class FakeAiml(FakeServer):
         self.id_key = "generation_id"
         self.pending_status = "queued"
         self.payload: Any = None  # None: a Deepgram-style payload
+        self.create_delay = 0.0  # seconds between creating a job and answering with its id
 
     def handle(self, method: str, path: str, req: Logged) -> tuple[int, Any, dict[str, str]]:
         if req.headers.get("authorization") != f"Bearer {API_KEY}":
@@ -329,6 +350,7 @@ class FakeAiml(FakeServer):
             payload = deepgram_payload()
         with self.lock:
             self.jobs[job_id] = Job(job_id, model, time.monotonic(), seconds, outcome, payload, name)
+        time.sleep(self.create_delay)
         return 201, {"generation_id": job_id}, {}
 
     def _get(self, job_id: str) -> tuple[int, Any, dict[str, str]]:

@@ -215,3 +215,48 @@ def test_a_poll_that_returns_after_ctrl_c_is_not_reported_as_a_failure(aiml, tmp
         sys.stdout, sys.stderr = saved
     assert exit_info.value.code == 130
     assert "failed" not in err.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_while_creations_await_their_answer_loses_no_job(aiml, tmp_path, sig):
+    aiml.slow_seconds = 30
+    aiml.create_delay = 1.5  # the server has made the jobs; their ids are on their way
+    files = [make_wav(tmp_path / f"slow{i}.wav", seconds=0.05 + i / 1000) for i in range(2)]
+    proc = start("transcribe", *files, "--poll-interval", "0.05")
+    wait_for(lambda: len(aiml.jobs) == 2)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=20)
+    text = err.decode()
+    assert proc.returncode == 130, text
+    for job_id in aiml.jobs:
+        assert f"stt fetch {job_id} --wait" in text
+    aiml.create_delay, aiml.slow_seconds = 0, 0
+    for job in aiml.jobs.values():
+        job.seconds = 0
+    r = run_cli("transcribe", *files, "--poll-interval", "0.05")
+    assert r.exit_code == 0, r.stderr
+    assert "never received" not in r.stderr
+    assert len(aiml.jobs) == 2  # both resumed: nothing paid for twice
+
+
+def test_an_interrupt_mid_upload_stops_it_and_creates_nothing(aiml, tmp_path):
+    import wave
+
+    big = tmp_path / "big.wav"
+    with wave.open(str(big), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(b"\x01\x00" * 2_000_000)  # 4 MB
+    aiml.upload_rate = 1_000_000  # about 4 s to upload
+    proc = start("transcribe", big)
+    assert aiml.upload_started.wait(15)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 130, err.decode()
+    assert "waiting up to" not in err.decode()  # an unfinished upload is stopped, not waited for
+    aiml.upload_rate = None
+    r = run_cli("transcribe", big, "--poll-interval", "0.05")
+    assert r.exit_code == 0, r.stderr
+    assert "never received" not in r.stderr  # the cut upload made no job, so there is nothing to warn of
+    assert len(aiml.jobs) == 1

@@ -178,6 +178,9 @@ class FakeServer:
             if length:
                 self.upload_started.set()
             body = h.rfile.read(length) if length else b""
+        if len(body) < length:  # the client hung up mid-upload: like any server, there is no request
+            h.close_connection = True
+            return
         entry = Logged(method=method, path=h.path, headers={k.lower(): v for k, v in h.headers.items()})
         ctype = h.headers.get("Content-Type", "")
         if ctype.startswith("application/json") and body:

@@ -105,6 +105,20 @@ def test_head_closing_the_pipe_is_quiet(aiml, tmp_path):
     assert len(r.stdout.split()) == 1
 
 
+@pytest.mark.parametrize("args", [["--help"], ["status", "-n", "50"], ["status", "--json", "-n", "50"],
+                                  ["config", "path"], ["config", "list"]])
+def test_every_command_leaves_quietly_when_the_reader_has_gone(aiml, wav, args):
+    assert run_cli("config", "set", "model", "whisper-1").exit_code == 0
+    assert run_cli("submit", wav).exit_code == 0
+    # The reader closes its end before stt writes a byte: every write meets EPIPE, deterministically.
+    proc = subprocess.Popen([stt_executable(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, env=dict(os.environ))
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=30) == 0, err
+    assert err == b""
+
+
 def test_head_closing_the_pipe_mid_batch_is_quiet(aiml, tmp_path):
     aiml.job_seconds = 0.3
     for i in range(6):
@@ -247,8 +261,9 @@ def test_an_interrupt_mid_upload_stops_it_and_creates_nothing(aiml, tmp_path):
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(16000)
-        out.writeframes(b"\x01\x00" * 2_000_000)  # 4 MB
-    aiml.upload_rate = 1_000_000  # about 4 s to upload
+        # 40 MB: far more than loopback socket buffers hold, so the upload is really still sending.
+        out.writeframes(b"\x01\x00" * 20_000_000)
+    aiml.upload_rate = 10_000_000  # about 4 s to upload
     proc = start("transcribe", big)
     assert aiml.upload_started.wait(15)
     proc.send_signal(signal.SIGINT)

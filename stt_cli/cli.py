@@ -391,6 +391,8 @@ def _session_for_job(opts: dict[str, Any], ui, job_id: str, retries: int):  # no
     from stt_cli.ledger import Ledger
     from stt_cli.runner import Session
 
+    if not job_id.strip():
+        raise UsageError("the job id is empty", hint="`stt status` lists local jobs")
     ledger = Ledger()
     record = ledger.get(job_id)
     ledger.close()
@@ -685,11 +687,14 @@ def main(argv: list[str] | None = None) -> None:
     _treat_sigterm_as_interrupt()
     debug = os.environ.get("STT_DEBUG") == "1" or "--debug" in (argv if argv is not None else sys.argv[1:])
     command = typer.main.get_command(app)
+    stdout_before = _fd_identity(1)
     try:
         result = command.main(args=argv, prog_name="stt", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except typer.Exit as exc:
         code = exc.exit_code
+    except getattr(click, "NoArgsIsHelpError", ()):  # click >= 8.2
+        code = ExitCode.USAGE  # the help is already shown: no empty error line after it
     except click.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx is not None else "stt"
         _print_error(exc.format_message(), hint=f"see `{where} --help`")
@@ -708,6 +713,12 @@ def main(argv: list[str] | None = None) -> None:
         _print_error(exc.message, exc.hint)
         code = exc.exit_code
     except BrokenPipeError:
+        code = _broken_pipe()
+    except SystemExit:
+        # A closed stdout (`stt status | head -1`) is the reader leaving, not a failure, and every
+        # command treats it the same. Typer and Rich each turn it into exit(1) on their own.
+        if not _reader_left(stdout_before):
+            raise
         code = _broken_pipe()
     except Exception as exc:  # noqa: BLE001 - the boundary: anything else is a bug, shown in one line
         if debug:
@@ -746,6 +757,31 @@ def _flush_stdout() -> None:
     except BrokenPipeError:
         _broken_pipe()
         sys.exit(0)
+
+
+def _fd_identity(fd: int) -> tuple[int, int] | None:
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _reader_left(stdout_before: tuple[int, int] | None) -> bool:
+    """Did a library meet EPIPE on stdout and exit? Typer wraps the streams in click's
+    ``PacifyFlushWrapper``; Rich points fd 1 at /dev/null."""
+    if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+        return True
+    now = _fd_identity(1)
+    return now is not None and now != stdout_before and now == _fd_identity_of(os.devnull)
+
+
+def _fd_identity_of(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _broken_pipe() -> int:

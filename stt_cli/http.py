@@ -25,6 +25,7 @@ from stt_cli.errors import (
     ApiError,
     AuthError,
     BadResponseError,
+    ConfigError,
     ExitCode,
     NetworkError,
     SttError,
@@ -232,6 +233,19 @@ def describe_transport_error(exc: requests.RequestException, url: str) -> Networ
     return NetworkError(f"connection to {host} failed: {type(exc).__name__}")
 
 
+def _seconds_from_env(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise ConfigError(f"{name} must be a positive number of seconds, not {value!r}")
+    return seconds
+
+
 class _Session(requests.Session):
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
         # Never carry the key across hosts or from https down to http on a redirect. requests already
@@ -257,10 +271,8 @@ class Http:
         self.retries = max(0, retries)
         self.log = log
         self.on_retry = on_retry or (lambda _msg: None)
-        self.timeout = (
-            float(os.environ.get("STT_CONNECT_TIMEOUT", CONNECT_TIMEOUT)),
-            float(os.environ.get("STT_READ_TIMEOUT", read_timeout)),
-        )
+        self.timeout = (_seconds_from_env("STT_CONNECT_TIMEOUT", CONNECT_TIMEOUT),
+                        _seconds_from_env("STT_READ_TIMEOUT", read_timeout))
         self.session = _Session()
         self.session.headers["User-Agent"] = f"stt-cli/{__version__}"
         if api_key:

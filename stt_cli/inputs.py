@@ -131,12 +131,19 @@ def check_local_file(name: str) -> AudioSource:
 
 
 def check_url(name: str) -> AudioSource:
-    parts = urlsplit(name)
+    try:
+        parts = urlsplit(name)
+        hostname = parts.hostname  # parses the host: "http://[::1/a" fails here
+    except ValueError as exc:
+        raise UsageError(f"malformed URL {name}: {exc}") from None
     if parts.scheme not in ("http", "https"):
         raise UsageError(f"unsupported URL scheme {parts.scheme!r} in {name}",
                          hint="use an http(s) URL, a local file, or - for stdin")
-    if not parts.hostname:
+    if not hostname:
         raise UsageError(f"malformed URL: {name}")
+    if any(ch.isspace() or ord(ch) < 32 for ch in name):
+        raise UsageError(f"malformed URL {name!r}: it contains spaces or control characters",
+                         hint="encode spaces in the path as %20")
     return AudioSource(kind="url", name=name, url=name)
 
 
@@ -178,6 +185,8 @@ def expand_inputs(names: list[str]) -> list[str]:
     """Directories become the audio files under them; duplicates are dropped, order kept."""
     expanded: list[str] = []
     for name in names:
+        if is_url(name):
+            check_url(name)  # before anything plans output names from it
         path = Path(name)
         if name != "-" and not is_url(name) and path.is_dir():
             found = find_audio(path)

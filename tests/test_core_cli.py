@@ -222,12 +222,36 @@ def test_bad_local_input_exits_2(aiml, tmp_path, make, message):
     assert aiml.log == []
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/a.mp3", "http://", "file:///etc/passwd"])
+@pytest.mark.parametrize("url", ["ftp://example.com/a.mp3", "http://", "file:///etc/passwd",
+                                 "http://[::1/a.mp3", "http://exa mple.com/a.mp3"])
 def test_bad_url_exits_2(aiml, url):
     r = run_cli("transcribe", url)
     assert r.exit_code == 2
     assert r.stderr.startswith("stt: error: ")
+    assert "internal error" not in r.stderr
     assert aiml.log == []
+
+
+@pytest.mark.parametrize("args", [[], ["config"]])
+def test_no_arguments_show_help_without_an_empty_error(args):
+    r = run_cli(*args)
+    assert r.exit_code == 2
+    assert "stt: error" not in r.stderr
+
+
+def test_a_job_id_is_data_not_a_path(aiml):
+    r = run_cli("status", "../create")
+    assert r.exit_code == 2
+    assert [req.path for req in aiml.log] == ["/v1/stt/..%2Fcreate"]
+    assert run_cli("fetch", "").exit_code == 2
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "0", "inf"])
+def test_bad_timeout_variables_are_config_errors(aiml, monkeypatch, value):
+    monkeypatch.setenv("STT_READ_TIMEOUT", value)
+    r = run_cli("status", "some-job")
+    assert r.exit_code == 3
+    assert r.stderr.startswith(f"stt: error: STT_READ_TIMEOUT must be a positive number of seconds, not '{value}'")
 
 
 def test_usage_error_exits_2():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from stt_cli.errors import ApiError, BadResponseError, ExitCode, job_may_exist
 from stt_cli.http import Http
@@ -93,7 +94,8 @@ class AimlProvider:
 
     def poll(self, job_id: str) -> JobState:
         try:
-            resp = self.http.request("GET", f"stt/{job_id}")
+            # Quoted: an id is data, and "../create" must not become another endpoint.
+            resp = self.http.request("GET", f"stt/{quote(job_id, safe='')}")
         except ApiError as exc:
             if exc.status == 404:
                 raise ApiError(f"unknown job id {job_id!r} (HTTP 404)", status=404, exit_code=ExitCode.USAGE,

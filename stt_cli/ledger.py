@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import sqlite3
 import threading
@@ -19,6 +20,8 @@ from typing import Any
 
 from stt_cli.config import state_dir
 from stt_cli.errors import ConfigError
+
+BUSY_TIMEOUT = 30.0  # seconds a write waits for another process's
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -104,15 +107,31 @@ class Ledger:
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
-                                      check_same_thread=False)
-            self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(SCHEMA)
+            self.db = self._open()
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"cannot open the job ledger {self.path}: {exc}",
                               hint="set STT_STATE_DIR to a writable directory") from exc
+
+    def _open(self) -> sqlite3.Connection:
+        # Switching to WAL and creating the schema can meet SQLITE_BUSY without the busy timeout being
+        # consulted, when several processes open a new ledger at once: retry for as long as it allows.
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        while True:
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+            try:
+                db.row_factory = sqlite3.Row
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.executescript(SCHEMA)
+                return db
+            except sqlite3.OperationalError as exc:
+                db.close()
+                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(random.uniform(0.01, 0.05))
+            except BaseException:
+                db.close()
+                raise
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> None:
         try:

@@ -204,14 +204,24 @@ class Session:
                                          input_sha256=source.sha256(), options=options.ledger_key())
 
     def wait_for_job(self, provider: Provider, job_id: str, *, view: JobView | None, timeout: float,
-                     poll_interval: float | None, first_delay: float) -> JobState:
+                     poll_interval: float | None, first_delay: float, resume: str | None = None) -> JobState:
+        """Poll until the job ends; any way of giving up while it runs says how to resume (``resume``)."""
+        resume = resume or f"stt fetch {job_id} --wait"
         started = time.monotonic()
         delay = first_delay
         while True:
             if delay and self.cancel.wait(delay):
                 raise Interrupted(f"interrupted while waiting for job {job_id}")
             sent = time.monotonic()
-            state = provider.poll(job_id)
+            try:
+                state = provider.poll(job_id)
+            except SttError as exc:
+                if isinstance(exc, ApiError) and exc.status == 404:
+                    raise  # the server does not know the job: there is nothing to resume
+                # The job itself is fine as far as anyone knows: only asking about it failed.
+                exc.message = f"{exc.message} (while waiting for job {job_id})"
+                exc.hint = f"the job may still be running; resume with: {resume}"
+                raise
             self.save_state(state)
             if state.state == COMPLETED:
                 return state
@@ -221,7 +231,7 @@ class Session:
             elapsed = time.monotonic() - started
             if elapsed >= timeout:
                 raise JobPendingError(f"job {job_id} is still {state.status} after {timeout:g}s",
-                                      hint=f"fetch it later: stt fetch {job_id} --wait")
+                                      hint=f"fetch it later: {resume}")
             if view is not None:
                 view.update(f"{state.status} · job {job_id}")
             # Count the wait from when this poll was sent: the request and the ledger write must not
@@ -362,10 +372,7 @@ class Session:
                 # A resumed job may be done already: ask at once. A fresh one needs a moment.
                 first = 0.0 if resumed else poll_delay(0, opts.poll_interval)
                 return self.wait_for_job(provider, job_id, view=view, timeout=opts.timeout,
-                                         poll_interval=opts.poll_interval, first_delay=first)
-            except JobPendingError as exc:
-                exc.hint = f"fetch it later: {command}"
-                raise
+                                         poll_interval=opts.poll_interval, first_delay=first, resume=command)
             except ApiError as exc:
                 if exc.status != 404 or not resumed:
                     raise
@@ -498,6 +505,9 @@ def summary(outcomes: list[Outcome]) -> list[str]:
     skipped = sum(1 for o in outcomes if o.status == "skipped" and o.error is None)
     failed = [o for o in outcomes if o.error is not None]
     lines = [f"{done} done, {len(failed)} failed, {skipped} skipped"]
-    lines += [f"  failed {o.input}: {o.error.message}" for o in failed]  # type: ignore[union-attr]
+    for o in failed:
+        lines.append(f"  failed {o.input}: {o.error.message}")  # type: ignore[union-attr]
+        if o.error.hint:  # type: ignore[union-attr]
+            lines.append(f"    hint: {o.error.hint}")  # type: ignore[union-attr]
     return lines
 

@@ -217,3 +217,12 @@ def test_a_template_that_clashes_is_refused_before_submitting(aiml, tmp_path):
     assert r.exit_code == 2
     assert "would both be written to" in r.stderr
     assert aiml.log == []
+
+
+def test_the_summary_keeps_each_failures_hint(aiml, tmp_path):
+    aiml.slow_seconds = 30
+    fast, slow = make_wav(tmp_path / "fast.wav"), make_wav(tmp_path / "slow.wav", seconds=0.3)
+    r = run_cli("transcribe", fast, slow, "--timeout", "0.3", *FAST)
+    assert r.exit_code == 6
+    (job_id,) = [j.id for j in aiml.jobs.values() if j.name == "slow.wav"]
+    assert f"stt:     hint: fetch it later: stt fetch {job_id} --wait -f text -o {tmp_path / 'slow.txt'}" in r.stderr

@@ -270,3 +270,21 @@ def test_fetch_refuses_to_overwrite_the_jobs_input(aiml, wav):
     assert r.exit_code == 2
     assert "refusing to overwrite the input" in r.stderr
     assert wav.read_bytes() == audio
+
+
+@pytest.mark.parametrize("fault", [
+    Fault(status=502, body="<html>bad gateway</html>", content_type="text/html"),
+    Fault(status=200, body=b"{not json", content_type="application/json"),
+])
+def test_a_poll_that_keeps_failing_names_the_job_and_how_to_resume(aiml, wav, tmp_path, fault):
+    aiml.add_fault("GET /v1/stt/", fault)
+    out = tmp_path / "out.srt"
+    r = run_cli("transcribe", wav, "-f", "srt", "-o", out, "--retries", "0", *FAST)
+    assert r.exit_code == 1
+    (job_id,) = aiml.jobs
+    first, hint = r.stderr.splitlines()
+    assert first.startswith("stt: error: ") and first.endswith(f"(while waiting for job {job_id})")
+    assert hint == f"stt: hint: the job may still be running; resume with: stt fetch {job_id} --wait -f srt -o {out}"
+    assert run_cli("fetch", job_id, "--wait", "-f", "srt", "-o", out, *FAST).exit_code == 0
+    assert out.read_text().startswith("1\n")
+    assert creates(aiml) == 1

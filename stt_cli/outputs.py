@@ -82,7 +82,7 @@ def plan_stems(names: list[str], output_dir: Path | None) -> dict[str, Path]:
                     plan[name] = path.with_name(f"{path.name}-{digest}")
 
 
-def _without_output_extension(path: Path) -> Path:
+def strip_output_extension(path: Path) -> Path:
     # Only a known output extension is a suffix to replace: "my.talk" keeps its ".talk".
     from stt_cli.writers import EXTENSIONS
 
@@ -96,6 +96,11 @@ def output_paths(*, stem_path: Path, stem: str, formats: list[str], output: str 
                  several_inputs: bool, single_to_stdout: bool) -> dict[str, str]:
     """Format → destination path (or ``-``) for one input."""
     if output == STDOUT:
+        # Two documents on one stream (an SRT then a VTT, or one input's captions after another's, in
+        # whatever order they finish) are something no reader can take apart.
+        if several_inputs or len(formats) > 1:
+            raise UsageError("-o - takes one input and one format",
+                             hint="write files with --output-dir, or use --json for one line per input")
         return {fmt: STDOUT for fmt in formats}
     if output:
         target = output.replace("{stem}", stem) if "{stem}" in output else output
@@ -104,7 +109,7 @@ def output_paths(*, stem_path: Path, stem: str, formats: list[str], output: str 
                              hint="e.g. -o 'captions/{stem}.srt', or use --output-dir")
         if len(formats) == 1:
             return {formats[0]: target}
-        base = _without_output_extension(Path(target))
+        base = strip_output_extension(Path(target))
         return {fmt: f"{base}.{extension(fmt)}" for fmt in formats}
     if single_to_stdout and len(formats) == 1:
         return {formats[0]: STDOUT}
@@ -114,6 +119,9 @@ def output_paths(*, stem_path: Path, stem: str, formats: list[str], output: str 
 def plan_outputs(names: list[str], formats: list[str], *, output: str | None, output_dir: Path | None,
                  single_to_stdout: bool) -> dict[str, dict[str, str]]:
     """Input → (format → destination) for a whole run, refusing any two writes to one file."""
+    if output and output_dir is not None:
+        raise UsageError("use -o or --output-dir, not both",
+                         hint="a folder in -o does the same: -o 'captions/{stem}.srt'")
     stems = plan_stems(names, output_dir)
     plans = {name: output_paths(stem_path=stems[name], stem=stems[name].name, formats=formats, output=output,
                                 several_inputs=len(names) > 1, single_to_stdout=single_to_stdout)

@@ -32,7 +32,7 @@ from stt_cli.errors import (
 from stt_cli.http import READ_TIMEOUT, Http
 from stt_cli.inputs import AudioSource, open_source
 from stt_cli.ledger import JobRecord, Ledger
-from stt_cli.outputs import STDOUT, plan_outputs, write_outputs
+from stt_cli.outputs import STDOUT, plan_outputs, strip_output_extension, write_outputs
 from stt_cli.progress import JobView, Ui
 from stt_cli.providers import JobOptions, JobState, Provider, make_provider
 from stt_cli.providers.base import CAPTION_FORMATS, COMPLETED, FAILED, check_formats
@@ -53,6 +53,10 @@ CREATION_GRACE = 10.0
 
 class Interrupted(SttError):
     exit_code = ExitCode.INTERRUPTED
+
+
+# An input the run never reached: --fail-fast, a rejected key, or an interrupt stopped it first.
+NOT_STARTED = "not_started"
 
 
 def poll_delay(elapsed: float, fixed: float | None = None) -> float:
@@ -88,11 +92,13 @@ class Outcome:
     error: SttError | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "input": self.input, "job_id": self.job_id, "status": self.status, "outputs": self.outputs,
-            "error": self.error.message if self.error else None,
-            "exit_code": int(self.error.exit_code) if self.error else 0,
-        }
+        if self.status == NOT_STARTED:
+            error, code = "not started: the run stopped early", None
+        else:
+            error = self.error.message if self.error else None
+            code = int(self.error.exit_code) if self.error else 0
+        return {"input": self.input, "job_id": self.job_id, "status": self.status, "outputs": self.outputs,
+                "error": error, "exit_code": code}
 
 
 class Session:
@@ -295,10 +301,27 @@ class Session:
                 self._await_creations()
                 for thread in threads:
                     thread.join(0.5)
+                if opts.json_lines:
+                    self._emit_unreported(names, outcomes)
                 raise self.interrupted() from None
         if self.stdout_closed:
             raise BrokenPipeError
-        return [o or Outcome(input=n, status="skipped") for o, n in zip(outcomes, names, strict=True)]
+        if opts.json_lines:
+            self._emit_unreported(names, outcomes)
+        return [o or Outcome(input=n, status=NOT_STARTED) for o, n in zip(outcomes, names, strict=True)]
+
+    def _emit_unreported(self, names: list[str], outcomes: list[Outcome | None]) -> None:
+        """--json promises one line per input: those the run never finished get theirs at the end."""
+        running = {name: job_id for job_id, (name, _) in list(self.inflight.items())}
+        for name, outcome in zip(names, outcomes, strict=True):
+            if outcome is not None and not isinstance(outcome.error, Interrupted):
+                continue  # already reported by its worker
+            if name in running:
+                line = Outcome(input=name, job_id=running[name], status="pending",
+                               error=Interrupted("interrupted while waiting"))
+            else:
+                line = Outcome(input=name, status=NOT_STARTED)
+            self.emit(json.dumps(line.to_json(), ensure_ascii=False) + "\n")
 
     def interrupted_single(self, job_id: str, command: str | None = None) -> Interrupted:
         return Interrupted(f"interrupted; job {job_id} is still running; resume with: "
@@ -323,6 +346,8 @@ class Session:
             line = f"failed {outcome.input}: {outcome.error.message}"
         elif outcome.status == "skipped":
             line = f"skipped {outcome.input} (outputs exist)"
+        elif not opts.wait and outcome.status == "resumed":
+            line = f"already submitted {outcome.input}: job {outcome.job_id}"
         elif not opts.wait:
             line = f"submitted {outcome.input}: job {outcome.job_id}"
         else:
@@ -450,7 +475,7 @@ def resume_command(job_id: str, formats: list[str], plan: dict[str, str]) -> str
     files = [p for p in plan.values() if p != STDOUT]
     if files:
         first = Path(files[0])
-        parts += ["-o", _shell_quote(str(first if len(files) == 1 else first.with_suffix("")))]
+        parts += ["-o", _shell_quote(str(first if len(files) == 1 else strip_output_extension(first)))]
     return " ".join(parts)
 
 
@@ -492,19 +517,23 @@ def warn_plain_http(settings: Settings, ui: Ui) -> None:
 
 
 def exit_code_for(outcomes: list[Outcome]) -> ExitCode:
-    failed = [o for o in outcomes if o.error is not None]
-    if not failed:
+    """0 when every input is done (skipped ones were done before); 6 when some are not; when none
+    is, the first failure's own code."""
+    if all(o.error is None and o.status != NOT_STARTED for o in outcomes):
         return ExitCode.OK
-    if not any(o.error is None and o.status != "skipped" for o in outcomes):
+    failed = [o for o in outcomes if o.error is not None]
+    if not any(o.error is None and o.status != NOT_STARTED for o in outcomes) and failed:
         return failed[0].error.exit_code  # type: ignore[union-attr]  # nothing succeeded: say why
     return ExitCode.PARTIAL
 
 
 def summary(outcomes: list[Outcome]) -> list[str]:
-    done = sum(1 for o in outcomes if o.error is None and o.status != "skipped")
+    done = sum(1 for o in outcomes if o.error is None and o.status not in ("skipped", NOT_STARTED))
     skipped = sum(1 for o in outcomes if o.status == "skipped" and o.error is None)
+    not_started = sum(1 for o in outcomes if o.status == NOT_STARTED)
     failed = [o for o in outcomes if o.error is not None]
-    lines = [f"{done} done, {len(failed)} failed, {skipped} skipped"]
+    lines = [f"{done} done, {len(failed)} failed, {skipped} skipped"
+             + (f", {not_started} not started" if not_started else "")]
     for o in failed:
         lines.append(f"  failed {o.input}: {o.error.message}")  # type: ignore[union-attr]
         if o.error.hint:  # type: ignore[union-attr]

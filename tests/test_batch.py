@@ -9,6 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import make_wav
 from tests.helpers import run_cli, run_in_terminal, stt_executable
 from tests.servers import FakeAiml
@@ -60,7 +62,12 @@ def test_fail_fast_stops_starting_new_inputs(aiml, tmp_path):
     r = run_cli("transcribe", bad, *files, "-j", "1", "--fail-fast", *FAST)
     assert r.exit_code == 5  # nothing succeeded: the first failure's own code
     assert len(aiml.jobs) == 1
-    assert "stt: 0 done, 1 failed, 5 skipped" in r.stderr
+    assert "stt: 0 done, 1 failed, 0 skipped, 5 not started" in r.stderr
+    # --json gives every input its line, those never started included.
+    r = run_cli("transcribe", bad, *files, "-j", "1", "--fail-fast", "--json", "--force", *FAST)
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert sorted(line["input"] for line in lines) == sorted(map(str, [bad, *files]))
+    assert [line["status"] for line in lines].count("not_started") == 5
 
 
 def test_when_every_input_fails_the_first_failure_decides_the_code(aiml, tmp_path):
@@ -226,3 +233,50 @@ def test_the_summary_keeps_each_failures_hint(aiml, tmp_path):
     assert r.exit_code == 6
     (job_id,) = [j.id for j in aiml.jobs.values() if j.name == "slow.wav"]
     assert f"stt:     hint: fetch it later: stt fetch {job_id} --wait -f text -o {tmp_path / 'slow.txt'}" in r.stderr
+
+
+def test_skipped_inputs_count_as_done_for_the_exit_code(aiml, tmp_path):
+    files = recordings(tmp_path, 2)
+    assert run_cli("transcribe", *files, *FAST).exit_code == 0
+    bad = make_wav(tmp_path / "c-fail.wav", seconds=0.2)
+    r = run_cli("transcribe", *files, bad, "--skip-existing", *FAST)
+    assert r.exit_code == 6  # two were done (earlier), one failed: a partial failure, not a total one
+    assert "stt: 0 done, 1 failed, 2 skipped" in r.stderr
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["-o", "{stem}.srt", "--output-dir", "out"], "use -o or --output-dir, not both"),
+    (["-o", "-", "-f", "srt", "-f", "vtt"], "-o - takes one input and one format"),
+    (["-o", "-", "SECOND"], "-o - takes one input and one format"),
+])
+def test_outputs_that_cannot_work_are_refused_before_submitting(aiml, tmp_path, extra, message):
+    first, second = recordings(tmp_path, 2)
+    args = [str(second) if a == "SECOND" else a for a in extra]
+    r = run_cli("transcribe", first, *args, *FAST)
+    assert r.exit_code == 2
+    assert r.stderr.startswith(f"stt: error: {message}")
+    assert aiml.log == []
+
+
+def test_the_resume_hint_writes_what_the_run_would_have(aiml, tmp_path):
+    aiml.slow_seconds = 30
+    audio = make_wav(tmp_path / "in" / "slow.wav")
+    out = tmp_path / "out"
+    r = run_cli("transcribe", audio, "-f", "raw", "-f", "text", "--output-dir", out, "--timeout", "0.2", *FAST)
+    assert r.exit_code == 4
+    hint = r.stderr.split("fetch it later: ")[1].strip()
+    assert hint.endswith(f"-f raw -f text -o {out / 'slow'}")
+    for job in aiml.jobs.values():
+        job.seconds = 0
+    r = run_cli(*hint.split()[1:], *FAST)
+    assert r.exit_code == 0, r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["slow.raw.json", "slow.txt"]
+
+
+def test_submit_says_when_a_job_was_already_submitted(aiml, tmp_path):
+    files = recordings(tmp_path, 2)
+    first = run_cli("submit", *files)
+    again = run_cli("submit", *files)
+    assert again.stdout == first.stdout or sorted(again.stdout.split()) == sorted(first.stdout.split())
+    assert again.stderr.count("already submitted") == 2
+    assert "stt: submitted" not in again.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -275,3 +276,19 @@ def test_an_interrupt_mid_upload_stops_it_and_creates_nothing(aiml, tmp_path):
     assert r.exit_code == 0, r.stderr
     assert "never received" not in r.stderr  # the cut upload made no job, so there is nothing to warn of
     assert len(aiml.jobs) == 1
+
+
+def test_an_interrupted_json_run_still_gives_every_input_its_line(aiml, tmp_path):
+    aiml.slow_seconds = 30
+    files = [make_wav(tmp_path / f"slow{i}.wav", seconds=0.05 + i / 1000) for i in range(3)]
+    proc = start("transcribe", *files, "-j", "2", "--json", "--poll-interval", "0.05")
+    wait_for(lambda: len(aiml.jobs) == 2)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    lines = [json.loads(line) for line in out.decode().splitlines()]
+    assert sorted(line["input"] for line in lines) == sorted(map(str, files))
+    pending = [line for line in lines if line["status"] == "pending"]
+    assert sorted(line["job_id"] for line in pending) == sorted(aiml.jobs)
+    assert all(line["exit_code"] == 130 for line in pending)
+    assert [line["status"] for line in lines].count("not_started") == 1

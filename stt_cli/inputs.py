@@ -97,14 +97,43 @@ def looks_like_audio(head: bytes) -> bool:
     return False
 
 
+# Leading bytes of common files that are certainly not audio: refused by name rather than uploaded.
+_NOT_AUDIO = (
+    (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"), (b"PK\x03\x04", "a ZIP archive (or an office document)"),
+    (b"\x1f\x8b", "a gzip archive"), (b"BZh", "a bzip2 archive"), (b"\xfd7zXZ", "an xz archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"), (b"\x7fELF", "an executable"), (b"MZ", "an executable"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+)
+# Bytes that never occur in text: C0 controls but tab, newline, form feed and carriage return; DEL; C1.
+_NON_TEXT_BYTES = frozenset([*range(0, 9), 11, *range(14, 32), *range(127, 160)])
+
+
 def is_probably_text(head: bytes) -> bool:
-    if not head or b"\x00" in head:
+    """UTF-8, UTF-16 with a byte-order mark, or single-byte text (Latin-1 and the like)."""
+    if not head:
         return False
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            head[2:len(head) - len(head) % 2].decode("utf-16-le" if head[0] == 0xFF else "utf-16-be")
+        except UnicodeDecodeError:
+            return False
+        return True
     try:
         head.decode("utf-8")
     except UnicodeDecodeError:
-        return False
-    return True
+        return not _NON_TEXT_BYTES.intersection(head)  # a cut-off UTF-8 sequence still passes here
+    return b"\x00" not in head
+
+
+def describe_non_audio(head: bytes) -> str | None:
+    """What these leading bytes are, when they are surely not audio; None when they may be."""
+    if looks_like_audio(head):
+        return None
+    for magic, what in _NOT_AUDIO:
+        if head.startswith(magic):
+            return what
+    return "a text file" if is_probably_text(head) else None
 
 
 def check_local_file(name: str) -> AudioSource:
@@ -115,6 +144,11 @@ def check_local_file(name: str) -> AudioSource:
         raise UsageError(f"{name} is a directory with no audio files in it" if not any(find_audio(path))
                          else f"{name} is a directory", hint="pass the files, or the directory to take "
                          "every audio file under it")
+    if not path.is_file():
+        # A pipe or device (`<(cmd)`, a FIFO, /dev/zero): it can be read once, may never end, and has
+        # no size to promise the server. stdin is the way to stream audio in.
+        raise UsageError(f"{name} is not a regular file (a pipe or a device)",
+                         hint="pipe the audio to stdin instead: cmd | stt transcribe -")
     if not os.access(path, os.R_OK):
         raise UsageError(f"cannot read {name}: permission denied")
     try:
@@ -124,8 +158,9 @@ def check_local_file(name: str) -> AudioSource:
         raise UsageError(f"cannot read {name}: {exc.strerror}") from None
     if not head:
         raise UsageError(f"{name} is empty")
-    if not looks_like_audio(head) and is_probably_text(head):
-        raise UsageError(f"{name} looks like a text file, not audio",
+    what = describe_non_audio(head)
+    if what is not None:
+        raise UsageError(f"{name} looks like {what}, not audio",
                          hint="pass an audio or video file (wav, mp3, flac, m4a, ogg, webm, …)")
     return AudioSource(kind="file", name=name, path=path)
 
@@ -181,10 +216,14 @@ def read_input_list(name: str) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
+STDIN_PATHS = frozenset({"/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
+
+
 def expand_inputs(names: list[str]) -> list[str]:
     """Directories become the audio files under them; duplicates are dropped, order kept."""
     expanded: list[str] = []
     for name in names:
+        name = "-" if name in STDIN_PATHS else name  # the same stream by another name
         if is_url(name):
             check_url(name)  # before anything plans output names from it
         path = Path(name)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -212,6 +214,13 @@ def test_read_timeout(aiml, wav, monkeypatch):
         (lambda d: _mkdir(d), "is a directory with no audio files"),
         (lambda d: _write(d / "empty.wav", b""), "is empty"),
         (lambda d: _write(d / "notes.wav", b"just some notes\n"), "looks like a text file"),
+        (lambda d: _write(d / "latin1.wav", "caf\u00e9 cr\u00e8me, d\u00e9j\u00e0 vu\n".encode("latin-1")),
+         "looks like a text file"),
+        (lambda d: _write(d / "utf16.wav", "meeting notes\n".encode("utf-16")), "looks like a text file"),
+        (lambda d: _write(d / "slide.wav", b"\x89PNG\r\n\x1a\n" + bytes(100)), "looks like a PNG image"),
+        (lambda d: _write(d / "tool.wav", b"\x7fELF\x02\x01\x01" + bytes(100)), "looks like an executable"),
+        (lambda d: _fifo(d / "pipe.wav"), "is not a regular file (a pipe or a device)"),
+        (lambda d: Path("/dev/zero"), "is not a regular file (a pipe or a device)"),
     ],
 )
 def test_bad_local_input_exits_2(aiml, tmp_path, make, message):
@@ -282,6 +291,20 @@ def _write(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+def _fifo(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)  # nobody writes to it: opening it would hang, so stt must not
+    return path
+
+
+def test_dev_stdin_is_stdin(aiml, wav):
+    r = run_cli("transcribe", "/dev/stdin", stdin=wav.read_bytes())
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.startswith("Hello world.")
+    (upload,) = aiml.requests("POST", "/v1/stt/create")
+    assert upload.file_sha256 == hashlib.sha256(wav.read_bytes()).hexdigest()
 
 
 def _mkdir(path: Path) -> Path:

@@ -44,7 +44,7 @@ from stt_cli.http import (
     error_message,
     parse_retry_after,
 )
-from stt_cli.inputs import AUDIO_EXTENSIONS, AudioSource, is_probably_text, looks_like_audio
+from stt_cli.inputs import AUDIO_EXTENSIONS, AudioSource, describe_non_audio, looks_like_audio
 from stt_cli.providers.base import COMPLETED, JobOptions, JobState, UploadProgress, is_text_only_model
 from stt_cli.providers.upload import check_upload_size, multipart_factory
 
@@ -263,10 +263,10 @@ class OpenAIProvider:
                 resp = self._fetch(url, sink)
             if sink.size == 0:
                 raise UsageError(f"{shown_url(url)} is empty (the server sent no audio)")
-            if not looks_like_audio(sink.head) and (is_probably_text(sink.head)
-                                                    or resp.content_type == "text/html"):
+            what = describe_non_audio(sink.head)
+            if what is not None or resp.content_type == "text/html" and not looks_like_audio(sink.head):
                 raise UsageError(f"{shown_url(url)} is not audio (the server sent "
-                                 f"{resp.content_type or 'text'})",
+                                 f"{resp.content_type or what})",
                                  hint="link to the audio file itself, not to a page about it")
             path = folder / download_name(url, resp.content_type, sink.head)
             partial.rename(path)

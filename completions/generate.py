@@ -14,10 +14,22 @@ SHELLS = {"bash": "stt.bash", "zsh": "stt.zsh", "fish": "stt.fish"}
 HERE = Path(__file__).resolve().parent
 
 
+# bash inserts completions verbatim, and a word that starts with "#" is a comment there: the AIML model
+# names ("#g1_nova-2-general") would drop the rest of the command line. Escape that "#" as bash reads
+# the list (the completion protocol itself must keep it: Typer filters by the typed prefix).
+BASH_ESCAPE = '    COMPREPLY=( "${COMPREPLY[@]/#\\#/\\\\#}" )\n'
+
+
 def script_for(shell: str) -> str:
     from typer._completion_shared import get_completion_script
 
-    return get_completion_script(prog_name="stt", complete_var="_STT_COMPLETE", shell=shell).rstrip() + "\n"
+    script = get_completion_script(prog_name="stt", complete_var="_STT_COMPLETE", shell=shell).rstrip() + "\n"
+    if shell == "bash":
+        head, sep, tail = script.partition("    return 0\n")
+        if not sep:
+            raise SystemExit("the bash completion template changed: place BASH_ESCAPE by hand")
+        script = head + BASH_ESCAPE + sep + tail
+    return script
 
 
 def main() -> int:

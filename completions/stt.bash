@@ -4,6 +4,7 @@ _stt_completion() {
     COMPREPLY=( $( env COMP_WORDS="${COMP_WORDS[*]}" \
                    COMP_CWORD=$COMP_CWORD \
                    _STT_COMPLETE=complete_bash $1 ) )
+    COMPREPLY=( "${COMPREPLY[@]/#\#/\\#}" )
     return 0
 }
 

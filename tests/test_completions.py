@@ -48,3 +48,17 @@ def test_cli_import_does_not_import_requests():
     code = "import sys, stt_cli.cli; print('requests' in sys.modules, 'rich.progress' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.split() == ["False", "False"], r.stderr
+
+
+def test_bash_inserts_model_names_it_reads_back_as_words():
+    # "#g1_…" inserted as-is would start a comment: the rest of the command line would be dropped.
+    run_cli("config", "set", "model", "#g1_whisper-large")
+    script = f"""
+source '{ROOT / "completions" / "stt.bash"}'
+COMP_WORDS=(stt transcribe -m '#g1_w'); COMP_CWORD=3
+_stt_completion stt
+for word in "${{COMPREPLY[@]}}"; do eval "printf '[%s]\\n' $word done"; done
+"""
+    env = {**os.environ, "PATH": f"{Path(stt_executable()).parent}:{os.environ['PATH']}"}
+    r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=30)
+    assert r.stdout.split() == ["[#g1_whisper-large]", "[done]"], r.stdout + r.stderr

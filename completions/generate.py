@@ -20,6 +20,18 @@ HERE = Path(__file__).resolve().parent
 BASH_ESCAPE = '    COMPREPLY=( "${COMPREPLY[@]/#\\#/\\\\#}" )\n'
 
 
+# Installed as _stt on $fpath, zsh autoloads the file as the completion function itself: it must complete
+# at once, not only register itself (which left the first TAB of every shell doing nothing). Sourced, it
+# registers. This is click's own template's answer.
+ZSH_REGISTER = "compdef _stt_completion stt\n"
+ZSH_AUTOLOAD = """if [[ $zsh_eval_context[-1] == loadautofunc ]]; then
+  _stt_completion "$@"
+else
+  compdef _stt_completion stt
+fi
+"""
+
+
 def script_for(shell: str) -> str:
     from typer._completion_shared import get_completion_script
 
@@ -29,6 +41,10 @@ def script_for(shell: str) -> str:
         if not sep:
             raise SystemExit("the bash completion template changed: place BASH_ESCAPE by hand")
         script = head + BASH_ESCAPE + sep + tail
+    if shell == "zsh":
+        if ZSH_REGISTER not in script:
+            raise SystemExit("the zsh completion template changed: place ZSH_AUTOLOAD by hand")
+        script = script.replace(ZSH_REGISTER, ZSH_AUTOLOAD)
     return script
 
 

@@ -560,6 +560,14 @@ ConfigProfile = Annotated[str | None, typer.Option("--profile", help="Profile to
                                                    autocompletion=_complete_profile, show_default=False)]
 
 
+def _complete_config_key(incomplete: str) -> list[str]:
+    return [k for k in CONFIG_KEYS if k.startswith(incomplete)]
+
+
+ConfigKey = Annotated[str, typer.Argument(help=f"One of: {', '.join(CONFIG_KEYS)}.", show_default=False,
+                                          autocompletion=_complete_config_key)]
+
+
 def _check_key(key: str) -> str:
     if key not in CONFIG_KEYS:
         raise UsageError(f"unknown config key {key!r}", hint=f"keys: {', '.join(CONFIG_KEYS)}")
@@ -603,7 +611,7 @@ def config_list(profile: ConfigProfile = None) -> None:
 
 
 @config_app.command("get")
-def config_get(key: str, profile: ConfigProfile = None) -> None:
+def config_get(key: ConfigKey, profile: ConfigProfile = None) -> None:
     """Print one setting; exit 1 when it is not set."""
     from stt_cli.config import load_file
 
@@ -615,7 +623,7 @@ def config_get(key: str, profile: ConfigProfile = None) -> None:
 
 @config_app.command("set")
 def config_set(
-    key: str,
+    key: ConfigKey,
     value: Annotated[str | None, typer.Argument(help="The value (not for api_key: it is read from a hidden "
                                                 "prompt or stdin).", show_default=False)] = None,
     profile: ConfigProfile = None,
@@ -652,7 +660,7 @@ def config_set(
 
 
 @config_app.command("unset")
-def config_unset(key: str, profile: ConfigProfile = None) -> None:
+def config_unset(key: ConfigKey, profile: ConfigProfile = None) -> None:
     """Remove a setting."""
     from stt_cli.config import load_file, save_file
 

@@ -375,24 +375,30 @@ def _openai_word(item: Any) -> Word | None:
 def _restore_punctuation(words: list[Word], text: str) -> None:
     """OpenAI word timestamps come without punctuation: take each word's spelling from the text.
 
-    A word is only replaced by a text token with the same letters and digits, looking a few tokens
-    ahead to resynchronize, so a mismatch leaves words as they were.
+    Words and text tokens are matched by their letters and digits alone, so symbols inside a word
+    (``4.2``, ``R&D``, ``well-known``, ``10%``, ``U.S.``) neither block nor skew the match. A word is
+    only replaced by a text token with the same key, looking a few tokens ahead to resynchronize, so
+    a mismatch leaves that word as it was. Words that already carry their punctuation (as some
+    compatible servers send them) match their own token and come out unchanged, so there is no
+    all-or-nothing guess about the whole transcript.
     """
-    if any(_match_key(w.text) != w.text.lower() for w in words):
-        return
     tokens = text.split()
+    keys = [_match_key(token) for token in tokens]
     position = 0
     for word in words:
         key = _match_key(word.text)
+        if not key:
+            continue  # "&" or "-" alone: nothing to match on
         for index in range(position, min(position + _RESYNC_WINDOW, len(tokens))):
-            if key and _match_key(tokens[index]) == key:
+            if keys[index] == key:
                 word.text = tokens[index]
                 position = index + 1
                 break
 
 
 def _match_key(token: str) -> str:
-    return "".join(ch for ch in token.lower() if ch.isalnum() or ch == "'")
+    """Letters and digits only: ``"U.S.,"``, ``"U.S"`` and ``"us"`` all give ``"us"``."""
+    return "".join(ch for ch in token.casefold() if ch.isalnum())
 
 
 def _from_own_json(body: dict[str, Any]) -> Transcript:

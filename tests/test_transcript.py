@@ -104,6 +104,39 @@ def test_openai_verbose_json_words_get_punctuation_from_the_text() -> None:
     assert " ".join(w.text for w in t.words) == t.text
 
 
+def openai_words(text: str, words: list[str]) -> dict[str, Any]:
+    return {"task": "transcribe", "duration": 0.5 * len(words) + 1, "text": text,
+            "words": [{"word": w, "start": 0.5 * i, "end": 0.5 * i + 0.4} for i, w in enumerate(words)]}
+
+
+def test_openai_words_with_inner_symbols_still_get_punctuation() -> None:
+    t = normalize(openai_words("Sales rose 4.2 percent. Great news, right?",
+                               ["Sales", "rose", "4.2", "percent", "Great", "news", "right"]))
+    assert [w.text for w in t.words] == ["Sales", "rose", "4.2", "percent.", "Great", "news,", "right?"]
+
+
+@pytest.mark.parametrize(("word", "spelled"), [
+    ("R&D", "R&D"), ("well-known", "well-known"), ("10%", "10%"), ("$5", "$5"), ("U.S.", "U.S."),
+    ("U.S", "U.S."), ("O'Brien", "O\u2019Brien"), ("co\u2011op", "co\u2011op"), ("4.2", "4.2"),
+])
+def test_openai_punctuation_survives_any_symbol_word(word: str, spelled: str) -> None:
+    text = f"Hello, they said {spelled}, twice. Fine!"
+    t = normalize(openai_words(text, ["Hello", "they", "said", word, "twice", "Fine"]))
+    assert " ".join(w.text for w in t.words) == text
+
+
+def test_openai_words_that_carry_punctuation_are_kept() -> None:
+    t = normalize(openai_words("Hello, there. It's 4.2 percent, right?",
+                               ["Hello,", "there.", "It's", "4.2", "percent,", "right?"]))
+    assert " ".join(w.text for w in t.words) == "Hello, there. It's 4.2 percent, right?"
+
+
+def test_openai_words_missing_from_the_text_stay_as_they_are() -> None:
+    t = normalize(openai_words("We sold well-known items. Done.",
+                               ["we", "sold", "well", "known", "items", "done"]))
+    assert [w.text for w in t.words] == ["We", "sold", "well", "known", "items.", "Done."]
+
+
 def test_openai_words_inside_segments_are_used() -> None:
     payload = {"text": "Hello there.", "segments": [
         {"id": 0, "start": 0.0, "end": 1.0, "text": " Hello there.",

@@ -195,6 +195,15 @@ def test_every_word_appears_once_in_order() -> None:
         assert text.split() == expected
 
 
+def test_openai_words_with_symbols_keep_their_punctuation_in_captions() -> None:
+    spoken = [("Sales", 0.0, 0.4), ("rose", 0.5, 0.8), ("4.2", 0.9, 1.5), ("percent", 1.6, 2.0),
+              ("Great", 2.6, 2.9), ("news", 3.0, 3.3), ("right", 3.5, 3.9)]
+    payload = {"task": "transcribe", "duration": 6.0, "text": "Sales rose 4.2 percent. Great news, right?",
+               "words": [{"word": w, "start": s, "end": e} for w, s, e in spoken]}
+    subs = list(srt.parse(render(normalize(payload), "srt")))
+    assert " ".join(s.content.replace("\n", " ") for s in subs) == payload["text"]
+
+
 def test_caption_options_are_honoured() -> None:
     options = RenderOptions(max_line_width=30, max_lines=1, max_cue_duration=3.0)
     for sub in srt.parse(render(transcript_for("assemblyai"), "srt", options)):

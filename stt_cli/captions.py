@@ -5,7 +5,9 @@ The rules (Netflix timed-text conventions, see API-NOTES.md):
 - at most ``max_line_width`` characters per line and ``max_lines`` lines per cue; a single word longer
   than a line is the only allowed overflow;
 - a cue lasts at most ``max_cue_duration`` seconds (unless one word alone is longer) and, where the
-  following silence allows, at least ``min_cue_duration`` (the end is extended, never over the next cue);
+  following silence allows, long enough to be read at ``READING_SPEED`` characters per second and at
+  least ``min_cue_duration``: the end is held into the silence, ``CUE_GAP`` short of the next cue
+  (a cue that would otherwise flash may close the gap), never over it, never past the audio end;
 - a speaker change, or a pause of ``LONG_PAUSE`` seconds or more, always starts a new cue;
 - cues break preferably after a sentence end, then after clause punctuation, then at the longest
   pause, never inside a word and preferably not right after an article or preposition; the lines of a
@@ -33,6 +35,10 @@ from stt_cli.errors import NoTimestampsError, UsageError
 from stt_cli.transcript import Transcript
 
 LONG_PAUSE = 2.0
+# Reading speed a cue is held for, in characters per second (spaces count), and the gap a held cue
+# keeps before the next one: two frames at 24 fps, so consecutive cues read as two events.
+READING_SPEED = 17.0
+CUE_GAP = 0.083
 
 _SENTENCE_END = (".", "?", "!", "…")
 _CLAUSE_END = (",", ";", ":", "\u2014", "\u2013", "--")  # em and en dashes
@@ -411,22 +417,34 @@ def _mixed_line_cost(words: tuple[str, ...], start: int, stop: int) -> float:
 # -- timing -----------------------------------------------------------------------------------
 
 def _fix_timing(cues: list[Cue], options: CaptionOptions, duration: float | None) -> list[Cue]:
-    """Whole milliseconds, disjoint, ``end > start``, and short cues held into the silence after."""
+    """Whole milliseconds, disjoint, ``end > start``, and cues held into the silence after them.
+
+    Speech runs faster than people read, so a cue stays up until its text can be read at
+    ``READING_SPEED`` (at least the minimum, at most the maximum cue duration), as far as the
+    silence after it allows: it stops ``CUE_GAP`` before the next cue and never runs past the audio
+    end. A cue that would otherwise flash by may close that gap, never pass the next cue's start.
+    """
     previous_end = 0
     for cue in cues:
         cue.start = max(int(cue.start), previous_end)
         cue.end = max(int(cue.end), cue.start + 1)
         previous_end = int(cue.end)
     min_ms = round(min(options.min_cue_duration, options.max_cue_duration) * 1000)
+    max_ms = round(options.max_cue_duration * 1000)
+    gap_ms = round(CUE_GAP * 1000)
     audio_end = _ms(duration) if duration is not None else None
     for index, cue in enumerate(cues):
+        start = int(cue.start)
+        reading_ms = math.ceil(len(cue.text) * 1000 / READING_SPEED)
+        wanted = start + min(max(reading_ms, min_ms), max_ms)
         if index + 1 < len(cues):
-            limit = int(cues[index + 1].start)
+            next_start = int(cues[index + 1].start)
+            held = max(min(wanted, next_start - gap_ms), min(start + min_ms, next_start))
         elif audio_end is not None:
-            limit = max(int(cue.end), audio_end)
+            held = min(wanted, audio_end)
         else:
-            limit = int(cue.start) + min_ms
-        cue.end = max(int(cue.end), min(int(cue.start) + min_ms, limit))
+            held = wanted
+        cue.end = max(int(cue.end), held)
     for cue in cues:
         cue.start, cue.end = cue.start / 1000, cue.end / 1000
     return cues

@@ -8,7 +8,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stt_cli.captions import CaptionOptions, Cue, build_cues, format_timestamp, layout_lines
+from stt_cli.captions import (
+    CUE_GAP,
+    CaptionOptions,
+    Cue,
+    build_cues,
+    format_timestamp,
+    layout_lines,
+)
 from stt_cli.errors import NoTimestampsError
 from stt_cli.transcript import Segment, Transcript, Word
 
@@ -170,6 +177,42 @@ def test_extension_stops_at_the_next_cue() -> None:
     cues = build_cues(transcript_of(words))
     assert cues[0].end == 0.5
     assert cues[1].start == 0.5
+
+
+def fast_sentence(start: float = 1.0) -> list[Word]:
+    """86 characters spoken in 2.6 s: about 33 characters per second while it is spoken."""
+    tokens = "Honestly I had no idea the whole department was moving to the new building on Monday.".split()
+    step = 2.6 / len(tokens)
+    return [Word(w, round(start + i * step, 3), round(start + (i + 0.9) * step, 3))
+            for i, w in enumerate(tokens)]
+
+
+def reading_speed(cue: Cue) -> float:
+    return len(cue.text) / (cue.end - cue.start)
+
+
+def test_cue_is_held_in_the_silence_after_it_until_it_can_be_read() -> None:
+    cues = build_cues(transcript_of(fast_sentence() + [Word("Really?", 8.0, 8.4)], duration=20.0))
+    held = next(c for c in cues if c.text.endswith("Monday."))
+    assert reading_speed(held) <= 17.0
+    assert held.end < 8.0
+    assert cues[-1].text == "Really?" and cues[-1].start == 8.0
+
+
+def test_reading_hold_keeps_a_small_gap_before_the_next_cue() -> None:
+    cues = build_cues(transcript_of(fast_sentence() + [Word("Really?", 4.5, 4.8)], duration=20.0))
+    held = next(c for c in cues if c.text.endswith("Monday."))
+    assert held.end == pytest.approx(4.5 - CUE_GAP, abs=0.0005)
+
+
+def test_reading_hold_stops_at_the_maximum_duration_and_the_audio_end() -> None:
+    words = fast_sentence()
+    capped = build_cues(transcript_of(words, duration=60.0), CaptionOptions(max_cue_duration=2.0))
+    assert all(c.end - c.start <= 2.0 for c in capped)
+    assert capped[-1].end - capped[-1].start == pytest.approx(2.0)
+    audio_end = words[-1].end + 0.5
+    ended = build_cues(transcript_of(words, duration=audio_end))
+    assert ended[-1].end == pytest.approx(audio_end)
 
 
 def test_zero_length_and_overlapping_words_still_give_valid_cues() -> None:

@@ -10,13 +10,29 @@ The rules (Netflix timed-text conventions, see API-NOTES.md):
   (a cue that would otherwise flash may close the gap), never over it, never past the audio end;
 - a speaker change, or a pause of ``LONG_PAUSE`` seconds or more, always starts a new cue;
 - cues break preferably after a sentence end, then after clause punctuation, then at the longest
-  pause, never inside a word and preferably not right after an article or preposition; the lines of a
-  cue are balanced, preferring to break after punctuation;
+  pause, never inside a word, and not where a word would be stranded: right after a word that
+  belongs with the next (an article, a preposition, a pronoun subject, a number before its unit:
+  "the | house", "4.2 | million") or one word away from punctuation ("capital | budget, not...");
+- the lines of a cue are balanced, preferring to break after punctuation and not after such words;
 - cues are ordered and disjoint, ``end > start``, on whole milliseconds.
 
-Cue segmentation is a small dynamic programme over each speaker turn: every cue costs ``_CUE_COST``
-(fewer, fuller cues), every break costs what its position is worth, and a slightly emptier cue costs a
-little more, so equal-cost choices come out balanced.
+Cue segmentation is a small dynamic programme over each speaker turn that picks the cheapest set of
+cues. Every cue costs ``_CUE_COST`` (4), plus up to ``_FILL_COST`` (3) the emptier it is, so
+equal-cost choices come out full and balanced. The break that ends a cue costs, by what ends it:
+
+- a sentence end 0, a segment end (segments-only timing) 1, clause punctuation 2;
+- anything else 14, less a credit for the pause after it that grows with the square of the pause,
+  up to 8 at one second: even then (6) it costs more than punctuation, and a pause under half a
+  second (credit at most 2) ranks plain breaks among themselves but cannot pay for the extra cue
+  that reaching punctuation takes;
+- 8 more, and no pause credit, after a word that belongs with the next (a hesitation after "the" is
+  not the end of a phrase), and 8 more one word away from punctuation: either costs more than an
+  extra cue, so the programme adds one rather than strand a word.
+
+A cue that also holds pieces of sentences around a sentence end costs extra
+(``_MIXED_SENTENCE_COST``); one that could not stay up ``min_cue_duration`` costs
+``_SHORT_CUE_COST``; a cue on several lines adds what its line breaks cost (``_LINE_BREAK_COST``,
+scaled down by ``_LINE_COST_SCALE``).
 
 Words give the timing when the transcript has them. With segments only, each segment is split into
 words whose times are shared out by character count (approximate timing). With neither, captions are
@@ -52,19 +68,43 @@ _FUNCTION_WORDS = frozenset((
     "such",
 ))
 
-# Cue costs: every cue costs _CUE_COST, a break costs 0 (sentence end) to 13 (after "the", no
-# pause), and a cue that ends a sentence and then starts another it does not finish costs more.
 # Breaking right before these keeps a clause together ("a counter | that it increments").
 _CLAUSE_STARTERS = frozenset((
     "and", "but", "or", "so", "because", "which", "that", "who", "whom", "whose", "when", "where",
     "while", "if", "although", "though", "since", "until", "unless", "whether", "whenever",
 ))
+# A number followed by one of these reads as one item ("4.2 | million dollars" splits it).
+_NUMBER_WORDS = frozenset((
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "fifteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty",
+    "ninety", "hundred", "thousand", "million", "billion", "trillion", "half", "dozen",
+))
+_UNITS = frozenset((
+    "percent", "per", "hundred", "thousand", "million", "billion", "trillion", "dollars", "dollar",
+    "euros", "euro", "pounds", "pound", "yen", "cents", "points", "degrees", "%", "am", "pm",
+    "a.m", "p.m", "seconds", "minutes", "hours", "days", "weeks", "months", "years", "km", "kg",
+    "miles", "metres", "meters", "feet", "inches", "kilometres", "kilometers", "kilograms", "gb",
+    "mb", "tb",
+))
+# Two-word prepositions and connectives: the first word belongs with the second ("out | of").
+_COMPOUNDS = frozenset((
+    ("out", "of"), ("because", "of"), ("instead", "of"), ("ahead", "of"), ("front", "of"),
+    ("kind", "of"), ("sort", "of"), ("rather", "than"), ("such", "as"), ("according", "to"),
+    ("due", "to"), ("next", "to"), ("up", "to"), ("as", "well"),
+))
 
+# Cue costs, explained in the module docstring.
 _CUE_COST = 4.0
 _FILL_COST = 3.0
+_BREAK_COST = {"sentence": 0.0, "segment": 1.0, "clause": 2.0, "plain": 14.0}
+_PAUSE_CREDIT = 8.0
+_FULL_PAUSE = 1.0  # seconds: a pause this long earns the whole credit
+_DANGLING_COST = 8.0  # greater than _CUE_COST: an extra cue is cheaper than a stranded word
+_ORPHAN_COST = 8.0
+_CLAUSE_START_CREDIT = 1.0  # breaking before "because", "which"... keeps the clause together
 # Speech shorter than the minimum cue duration would flash by (or need holding over the silence).
 _SHORT_CUE_COST = 3.0
-_MIXED_SENTENCE_COST = {"clause": 3.0, "plain": 6.0, "start": 10.0}
+_MIXED_SENTENCE_COST = {"clause": 3.0, "plain": 8.0, "start": 10.0}
 # Line costs are in squared characters of slack (so 30/30 beats 40/20 by 200); divided by
 # _LINE_COST_SCALE they join the cue costs.
 _LINE_BREAK_COST = {"sentence": 0.0, "clause": 25.0, "plain": 200.0}
@@ -248,7 +288,7 @@ def _cues_for_block(block: list[_Token], options: CaptionOptions, reserve: int) 
             cost = best[first] + _CUE_COST + _FILL_COST * _emptiness(chars, capacity)
             kind = _punctuation(block[last].text)
             if last < count - 1:
-                cost += _cue_break_cost(block[last], block[last + 1])
+                cost += _cue_break_cost(block, last)
             if inner_sentence_end:
                 cost += _mixed_cue_cost(kind, last == count - 1, starts_mid_sentence)
             if block[last].end - block[first].start < min_ms:
@@ -292,20 +332,26 @@ def _emptiness(chars: int, capacity: int) -> float:
     return (max(0, capacity - chars) / capacity) ** 2
 
 
-def _cue_break_cost(token: _Token, following: _Token) -> float:
+def _cue_break_cost(block: list[_Token], index: int) -> float:
+    """What ending a cue after ``block[index]`` costs (the block goes on after it)."""
+    token, following = block[index], block[index + 1]
     kind = _punctuation(token.text)
     if kind == "sentence":
-        return 0.0
+        return _BREAK_COST["sentence"]
     if token.ends_segment:
-        return 1.0
+        return _BREAK_COST["segment"]
     if kind == "clause":
-        return 2.0
+        return _BREAK_COST["clause"]
+    cost = _BREAK_COST["plain"]
+    if index > 0 and _punctuation(block[index - 1].text) != "plain" \
+            or _punctuation(following.text) != "plain":
+        cost += _ORPHAN_COST
+    if _binds_to_next(token.text, following.text):
+        return cost + _DANGLING_COST
     pause = (following.start - token.end) / 1000
-    cost = 10.0 - 6.0 * min(max(pause, 0.0), 1.0)
-    if _is_function_word(token.text):
-        cost += 3.0
+    cost -= _PAUSE_CREDIT * min(max(pause, 0.0) / _FULL_PAUSE, 1.0) ** 2
     if _starts_clause(following.text):
-        cost -= 1.0
+        cost -= _CLAUSE_START_CREDIT
     return cost
 
 
@@ -320,6 +366,19 @@ def _punctuation(word: str) -> str:
 
 def _is_function_word(word: str) -> bool:
     return word.lower() in _FUNCTION_WORDS
+
+
+def _binds_to_next(word: str, following: str) -> bool:
+    """True when a break between the two would strand ``word`` (an article, a number's unit...)."""
+    pair = (word.lower(), following.lower().rstrip(_CLOSERS + ".,;:?!"))
+    return (_is_function_word(word) or pair in _COMPOUNDS
+            or (_is_number(word) and pair[1] in _UNITS))
+
+
+def _is_number(word: str) -> bool:
+    lowered = word.lower()
+    return lowered in _NUMBER_WORDS or (any(ch.isdigit() for ch in lowered)
+                                        and all(ch.isdigit() or ch in "$€£.,-/" for ch in lowered))
 
 
 def _starts_clause(word: str) -> bool:
@@ -398,7 +457,7 @@ def _line_break_cost(word: str, following: str) -> float:
     """What breaking a line after ``word`` (before ``following``) costs, in squared-slack units."""
     kind = _punctuation(word)
     cost = _LINE_BREAK_COST[kind]
-    if kind == "plain" and _is_function_word(word):
+    if kind == "plain" and _binds_to_next(word, following):
         cost += _LINE_FUNCTION_WORD_COST
     if kind == "plain" and _starts_clause(following):
         cost -= _LINE_CLAUSE_START_BONUS

@@ -123,6 +123,49 @@ def test_never_breaks_a_line_after_an_article_when_avoidable() -> None:
     assert not lines[0].endswith((" the", " to"))
 
 
+def spoken(text: str, pauses: dict[str, float] | None = None) -> list[Word]:
+    """Steady speech: 0.3 s words, 0.1 s gaps, 0.3 s more after a sentence, ``pauses`` after a word."""
+    words, t = [], 0.5
+    for token in text.split():
+        words.append(Word(token, round(t, 3), round(t + 0.3, 3)))
+        t += 0.4 + (0.3 if token.endswith((".", "?", "!")) else 0.0) + (pauses or {}).get(token, 0.0)
+    return words
+
+
+def test_a_hesitation_after_an_article_does_not_end_a_cue() -> None:
+    text = ("We spent most of last year rebuilding the billing system from scratch because the old "
+            "one kept losing invoices.")
+    cues = build_cues(transcript_of(spoken(text, {"the": 0.8})))
+    assert [c.text for c in cues] == [
+        "We spent most of last year rebuilding the billing system from scratch",
+        "because the old one kept losing invoices."]
+
+
+def test_a_hesitation_between_a_number_and_its_unit_does_not_end_a_cue() -> None:
+    text = "Our members voted to raise the annual fee by 12 percent from the first of April next year"
+    cues = build_cues(transcript_of(spoken(text, {"12": 0.6})), CaptionOptions(max_lines=1))
+    assert all(not c.text.endswith("12") for c in cues)
+    assert all(not c.text.endswith((" the", " of", " by", " from")) for c in cues)
+
+
+@pytest.mark.parametrize("pauses", [{}, {"up": 0.45}, {"churn": 0.45}])
+def test_clause_punctuation_beats_a_bare_break_in_fuller_cues(pauses: dict[str, float]) -> None:
+    text = ("Revenue for the third quarter came in at 4.2 million dollars, which is up 12 percent on "
+            "last year, and our churn rate fell from 3.1 to 2.4 percent.")
+    cues = build_cues(transcript_of(spoken(text, pauses)))
+    assert [c.text for c in cues] == [
+        "Revenue for the third quarter came in at 4.2 million dollars,",
+        "which is up 12 percent on last year,",
+        "and our churn rate fell from 3.1 to 2.4 percent."]
+
+
+def test_one_line_cues_do_not_carry_the_tail_of_a_clause_into_the_next() -> None:
+    text = "The lab is funded out of the capital budget, not the operating budget, so it isn't affected."
+    cues = build_cues(transcript_of(spoken(text)), CaptionOptions(max_lines=1))
+    assert [c.text for c in cues] == ["The lab is funded", "out of the capital budget,",
+                                      "not the operating budget,", "so it isn't affected."]
+
+
 def test_speaker_change_starts_a_new_cue() -> None:
     words = words_at("Are you coming?", speaker="Speaker A") + \
         words_at("Yes.", start=1.0, speaker="Speaker B")

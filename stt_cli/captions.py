@@ -11,8 +11,9 @@ The rules (Netflix timed-text conventions, see API-NOTES.md):
 - a speaker change, or a pause of ``LONG_PAUSE`` seconds or more, always starts a new cue;
 - cues break preferably after a sentence end, then after clause punctuation, then at the longest
   pause, never inside a word, and not where a word would be stranded: right after a word that
-  belongs with the next (an article, a preposition, a pronoun subject, a number before its unit:
-  "the | house", "4.2 | million") or one word away from punctuation ("capital | budget, not...");
+  belongs with the next (an article, a preposition, a conjunction, a pronoun subject, a modal, a
+  number before what it counts: "the | house", "will | be", "4.2 | million") or one word away from
+  punctuation ("capital | budget, not...");
 - the lines of a cue are balanced, preferring to break after punctuation and not after such words;
 - cues are ordered and disjoint, ``end > start``, on whole milliseconds.
 
@@ -59,13 +60,22 @@ CUE_GAP = 0.083
 _SENTENCE_END = (".", "?", "!", "…")
 _CLAUSE_END = (",", ";", ":", "\u2014", "\u2013", "--")  # em and en dashes
 _CLOSERS = "\"')]}\u201d\u2019\u00bb"  # closing quotes and brackets
-# Breaking a line or cue right after these leaves a dangling word ("the | house").
+# Breaking a line or cue right after these leaves a dangling word ("the | house", "will | be").
 _FUNCTION_WORDS = frozenset((
     "a", "an", "the", "to", "of", "in", "on", "at", "by", "for", "from", "with", "into", "onto",
     "and", "or", "but", "nor", "so", "as", "than", "that", "if", "my", "your", "his", "her", "its",
     "our", "their", "this", "these", "those", "is", "are", "was", "were", "be", "i", "we", "you",
     "he", "she", "it", "they", "every", "each", "some", "any", "no", "all", "both", "another",
     "such",
+    # modals and negated auxiliaries, which lean on the verb after them ("have" and "do" are
+    # left out: as main verbs they end phrases, "the best quarter we have had | since")
+    "am", "been", "will", "would", "can", "could", "shall", "should", "may", "might", "must",
+    "don't", "doesn't", "didn't", "isn't", "aren't", "wasn't", "weren't", "won't", "wouldn't",
+    "can't", "couldn't", "shouldn't", "haven't", "hasn't", "hadn't",
+    # a pronoun with its auxiliary
+    "i'm", "i've", "i'll", "i'd", "we're", "we've", "we'll", "we'd", "you're", "you've", "you'll",
+    "you'd", "they're", "they've", "they'll", "they'd", "he's", "he'll", "he'd", "she's", "she'll",
+    "she'd", "it's", "it'll", "that's", "there's", "let's",
 ))
 
 # Breaking right before these keeps a clause together ("a counter | that it increments").
@@ -73,18 +83,16 @@ _CLAUSE_STARTERS = frozenset((
     "and", "but", "or", "so", "because", "which", "that", "who", "whom", "whose", "when", "where",
     "while", "if", "although", "though", "since", "until", "unless", "whether", "whenever",
 ))
-# A number followed by one of these reads as one item ("4.2 | million dollars" splits it).
+# "that" after these is a pronoun ("Does | that include"), not the start of a clause.
+_AUXILIARIES = frozenset((
+    "do", "does", "did", "is", "are", "was", "were", "has", "have", "had", "will", "would", "can",
+    "could", "should", "may", "might", "must",
+))
+# Spelled-out numbers, which bind to what they count like digits do ("two | engineers").
 _NUMBER_WORDS = frozenset((
     "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
     "twelve", "fifteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty",
     "ninety", "hundred", "thousand", "million", "billion", "trillion", "half", "dozen",
-))
-_UNITS = frozenset((
-    "percent", "per", "hundred", "thousand", "million", "billion", "trillion", "dollars", "dollar",
-    "euros", "euro", "pounds", "pound", "yen", "cents", "points", "degrees", "%", "am", "pm",
-    "a.m", "p.m", "seconds", "minutes", "hours", "days", "weeks", "months", "years", "km", "kg",
-    "miles", "metres", "meters", "feet", "inches", "kilometres", "kilometers", "kilograms", "gb",
-    "mb", "tb",
 ))
 # Two-word prepositions and connectives: the first word belongs with the second ("out | of").
 _COMPOUNDS = frozenset((
@@ -109,8 +117,10 @@ _MIXED_SENTENCE_COST = {"clause": 3.0, "plain": 8.0, "start": 10.0}
 # _LINE_COST_SCALE they join the cue costs.
 _LINE_BREAK_COST = {"sentence": 0.0, "clause": 25.0, "plain": 200.0}
 _LINE_FUNCTION_WORD_COST = 100.0
+# A word stranded beside punctuation ("here; numbers / like these") costs what it does between cues.
+_LINE_ORPHAN_COST = 800.0
 _LINE_MIXED_SENTENCE_COST = 800.0
-_LINE_CLAUSE_START_BONUS = 50.0
+_LINE_CLAUSE_START_BONUS = 100.0
 _LINE_COST_SCALE = 100.0
 
 NO_TIMESTAMPS_HINT = ("use a model that returns timestamps: a whisper or nova model (e.g. -m whisper-1 on "
@@ -350,7 +360,7 @@ def _cue_break_cost(block: list[_Token], index: int) -> float:
         return cost + _DANGLING_COST
     pause = (following.start - token.end) / 1000
     cost -= _PAUSE_CREDIT * min(max(pause, 0.0) / _FULL_PAUSE, 1.0) ** 2
-    if _starts_clause(following.text):
+    if _starts_clause(following.text, token.text):
         cost -= _CLAUSE_START_CREDIT
     return cost
 
@@ -365,24 +375,30 @@ def _punctuation(word: str) -> str:
 
 
 def _is_function_word(word: str) -> bool:
-    return word.lower() in _FUNCTION_WORDS
+    return word.lower().replace("\u2019", "'") in _FUNCTION_WORDS
 
 
 def _binds_to_next(word: str, following: str) -> bool:
-    """True when a break between the two would strand ``word`` (an article, a number's unit...)."""
-    pair = (word.lower(), following.lower().rstrip(_CLOSERS + ".,;:?!"))
-    return (_is_function_word(word) or pair in _COMPOUNDS
-            or (_is_number(word) and pair[1] in _UNITS))
+    """True when a break between the two would strand ``word``: an article, a preposition, a
+    conjunction opening a clause, a number before what it counts ("two | engineers")."""
+    lowered = word.lower()
+    bare = following.rstrip(_CLOSERS + ".,;:?!")
+    return (_is_function_word(word) or lowered in _CLAUSE_STARTERS
+            or (lowered, bare.lower()) in _COMPOUNDS
+            or _is_number(word) and bare[:1].islower() and not _is_function_word(bare))
 
 
 def _is_number(word: str) -> bool:
     lowered = word.lower()
     return lowered in _NUMBER_WORDS or (any(ch.isdigit() for ch in lowered)
-                                        and all(ch.isdigit() or ch in "$€£.,-/" for ch in lowered))
+                                        and all(ch.isdigit() or ch in "$€£%.,-/" for ch in lowered))
 
 
-def _starts_clause(word: str) -> bool:
-    return word.lower() in _CLAUSE_STARTERS
+def _starts_clause(word: str, previous: str) -> bool:
+    lowered = word.lower()
+    if lowered == "that":
+        return previous.lower() not in _AUXILIARIES
+    return lowered in _CLAUSE_STARTERS
 
 
 # -- line layout ------------------------------------------------------------------------------
@@ -402,7 +418,7 @@ def _layout(words: tuple[str, ...], width: int, reserve: int) -> tuple[float, li
         return 0.0, [" ".join(words)]
     cuts = _balanced_cuts(words, width, needed, reserve)
     bounds = [0, *cuts, len(words)]
-    penalty = sum(_line_break_cost(words[cut - 1], words[cut]) for cut in cuts)
+    penalty = sum(_line_break_cost(words, cut) for cut in cuts)
     penalty += sum(_mixed_line_cost(words, a, b) for a, b in pairwise(bounds))
     return penalty / _LINE_COST_SCALE, [" ".join(words[a:b]) for a, b in pairwise(bounds)]
 
@@ -445,7 +461,7 @@ def _balanced_cuts(words: tuple[str, ...], width: int, line_count: int,
             if cost == math.inf:
                 break
             rest_cost, rest_cuts = best(cut, lines_left - 1)
-            total = cost + _line_break_cost(words[cut - 1], words[cut]) + rest_cost
+            total = cost + _line_break_cost(words, cut) + rest_cost
             if total < result[0]:
                 result = (total, (cut, *rest_cuts))
         return result
@@ -453,14 +469,19 @@ def _balanced_cuts(words: tuple[str, ...], width: int, line_count: int,
     return best(0, line_count)[1]
 
 
-def _line_break_cost(word: str, following: str) -> float:
-    """What breaking a line after ``word`` (before ``following``) costs, in squared-slack units."""
+def _line_break_cost(words: tuple[str, ...], cut: int) -> float:
+    """What breaking a line before ``words[cut]`` costs, in squared-slack units."""
+    word, following = words[cut - 1], words[cut]
     kind = _punctuation(word)
     cost = _LINE_BREAK_COST[kind]
-    if kind == "plain" and _binds_to_next(word, following):
+    if kind != "plain":
+        return cost
+    if _binds_to_next(word, following):
         cost += _LINE_FUNCTION_WORD_COST
-    if kind == "plain" and _starts_clause(following):
+    elif _starts_clause(following, word):
         cost -= _LINE_CLAUSE_START_BONUS
+    if cut > 1 and _punctuation(words[cut - 2]) != "plain" or _punctuation(following) != "plain":
+        cost += _LINE_ORPHAN_COST
     return cost
 
 

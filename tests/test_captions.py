@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from itertools import pairwise
 
 import pytest
@@ -164,6 +165,35 @@ def test_one_line_cues_do_not_carry_the_tail_of_a_clause_into_the_next() -> None
     cues = build_cues(transcript_of(spoken(text)), CaptionOptions(max_lines=1))
     assert [c.text for c in cues] == ["The lab is funded", "out of the capital budget,",
                                       "not the operating budget,", "so it isn't affected."]
+
+
+def test_that_after_an_auxiliary_is_no_clause_start() -> None:
+    lines = layout_lines(tuple("Does that include the hardware lab,".split()), 32, reserve=12)
+    assert lines[0] != "Does"
+
+
+def test_lines_do_not_split_a_modal_from_its_verb() -> None:
+    words = tuple("You said the R&D budget will be less than ten percent.".split())
+    assert not any(line.endswith(" will") for line in layout_lines(words, 42))
+
+
+def stranded(lines: list[str]) -> list[str]:
+    """Breaks one word away from punctuation: "here; numbers / like" or "capital / budget, not"."""
+    found = []
+    for line, following in pairwise(lines):
+        words, next_words = line.split(), following.split()
+        if re.search(r"\w$", line) and (len(words) > 1 and re.search(r"[,;:.?!]$", words[-2])
+                                        or re.search(r"[,;:.?!]$", next_words[0])):
+            found.append(f"{line} / {following}")
+    return found
+
+
+def test_lines_do_not_strand_a_word_beside_punctuation() -> None:
+    text = ("Now, I want to be careful here; numbers like these can make a team complacent, and "
+            "complacency is the thing that kills companies like ours.")
+    for options in (CaptionOptions(), CaptionOptions(max_line_width=32)):
+        cues = build_cues(transcript_of(spoken(text)), options)
+        assert stranded([line for cue in cues for line in cue.lines]) == []
 
 
 def test_speaker_change_starts_a_new_cue() -> None:

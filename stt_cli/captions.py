@@ -143,6 +143,9 @@ class Cue:
     speaker: str | None = None
     # First cue of a speaker turn: where SRT puts its "[Speaker 1] " label.
     turn_start: bool = False
+    # The label is too wide to share a line with any text: it takes the cue's first line, which
+    # ``lines`` leaves free.
+    label_line: bool = False
 
     @property
     def text(self) -> str:
@@ -269,8 +272,12 @@ def _continues(previous: _Token, token: _Token) -> bool:
 # -- cue segmentation -------------------------------------------------------------------------
 
 def _cues_for_block(block: list[_Token], options: CaptionOptions, reserve: int) -> list[Cue]:
-    """Cheapest partition of one block into cues (``reserve`` applies to the first cue only)."""
+    """Cheapest partition of one block into cues (``reserve`` applies to the first cue only).
+
+    A reserve that leaves no room on its line becomes a line of its own, when the cue has two.
+    """
     width, max_lines = options.max_line_width, options.max_lines
+    label_line = reserve >= width and max_lines > 1
     max_ms = round(options.max_cue_duration * 1000)
     min_ms = round(options.min_cue_duration * 1000)
     count = len(block)
@@ -278,8 +285,9 @@ def _cues_for_block(block: list[_Token], options: CaptionOptions, reserve: int) 
     best[0] = 0.0
     back = [0] * (count + 1)
     for first in range(count):
-        first_reserve = reserve if first == 0 else 0
-        capacity = width * max_lines - first_reserve
+        first_reserve = reserve if first == 0 and not label_line else 0
+        cue_lines = max_lines - 1 if first == 0 and label_line else max_lines
+        capacity = width * cue_lines - first_reserve
         lines, used, chars = 0, 0, -1  # greedy wrap state; ``used`` includes the reserve
         inner_sentence_end = False
         starts_mid_sentence = first > 0 and _punctuation(block[first - 1].text) != "sentence"
@@ -293,7 +301,7 @@ def _cues_for_block(block: list[_Token], options: CaptionOptions, reserve: int) 
             else:
                 lines, used = lines + 1, length
             too_long = block[last].end - block[first].start > max_ms
-            if last > first and (lines > max_lines or too_long):
+            if last > first and (lines > cue_lines or too_long):
                 break
             cost = best[first] + _CUE_COST + _FILL_COST * _emptiness(chars, capacity)
             kind = _punctuation(block[last].text)
@@ -312,9 +320,10 @@ def _cues_for_block(block: list[_Token], options: CaptionOptions, reserve: int) 
     cues = []
     for first, end in _spans(back, count):
         words = tuple(t.text for t in block[first:end])
-        lines = _layout(words, width, reserve if first == 0 else 0)[1]
+        own_line = label_line and first == 0
+        lines = _layout(words, width, reserve if first == 0 and not own_line else 0)[1]
         cues.append(Cue(start=block[first].start, end=block[end - 1].end, lines=lines,
-                        speaker=block[first].speaker, turn_start=False))
+                        speaker=block[first].speaker, turn_start=False, label_line=own_line))
     return cues
 
 

@@ -4,7 +4,8 @@ SRT and VTT share one cue engine (``captions.build_cues``) and differ only in da
 the decimal marker, cue numbers, the header, escaping and how a speaker is marked. Speakers are marked
 only when the transcript has two or more. SRT has no speaker markup, so a visible ``[Speaker 1] ``
 prefix opens the first cue of each speaker turn (as subtitlers label a change of speaker, not every
-line) and counts toward the line width. VTT puts a ``<v Speaker 1>`` voice span on every cue (cues are
+line) and counts toward the line width; a label too wide to share a line with text gets the cue's
+first line to itself. VTT puts a ``<v Speaker 1>`` voice span on every cue (cues are
 independent there, and players do not display the tag, so it does not count toward the width).
 """
 
@@ -161,7 +162,11 @@ def render_subtitles(transcript: Transcript, options: RenderOptions, style: Subt
         if mark_speakers and cue.speaker:
             speaker = name(cue.speaker)
             if style.speaker_prefix and cue.turn_start:
-                lines[0] = style.escape(style.speaker_prefix.format(name=speaker)) + lines[0]
+                prefix = style.escape(style.speaker_prefix.format(name=speaker))
+                if cue.label_line:
+                    lines.insert(0, prefix.rstrip())
+                else:
+                    lines[0] = prefix + lines[0]
             if style.voice_spans:
                 lines[0] = f"<v {style.escape(speaker)}>{lines[0]}"
         start = format_timestamp(cue.start, style.decimal_marker, style.always_hours)

@@ -356,9 +356,13 @@ def check_cues(cues: list[Cue], words: list[Word], options: CaptionOptions, rese
         assert end > start
         single_word = len(cue.text.split()) == 1
         assert end - start <= max_ms or single_word
-        assert 1 <= len(cue.lines) <= options.max_lines or single_word
+        label_lines = 1 if cue.label_line else 0
+        if cue.label_line:
+            assert cue.turn_start and reserve >= options.max_line_width
+        assert 1 <= len(cue.lines) <= options.max_lines - label_lines or single_word
         for number, line in enumerate(cue.lines):
-            width = len(line) + (reserve if number == 0 and cue.turn_start and cue.speaker else 0)
+            shares_label = number == 0 and cue.turn_start and cue.speaker and not cue.label_line
+            width = len(line) + (reserve if shares_label else 0)
             assert width <= options.max_line_width or len(line.split()) == 1, cue
         if index + 1 < len(cues):
             following = cues[index + 1]
@@ -370,7 +374,7 @@ def check_cues(cues: list[Cue], words: list[Word], options: CaptionOptions, rese
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(word_lists(), st.sampled_from(OPTIONS), st.sampled_from([0, 12]))
+@given(word_lists(), st.sampled_from(OPTIONS), st.sampled_from([0, 12, 40]))
 def test_every_limit_holds_for_random_words(words: list[Word], options: CaptionOptions,
                                             reserve: int) -> None:
     t = transcript_of(words)

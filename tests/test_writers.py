@@ -255,6 +255,20 @@ def test_renamed_speaker_prefix_still_respects_line_width() -> None:
             assert len(line) <= 42 or len(line.split("] ", 1)[-1].split()) == 1
 
 
+def test_a_speaker_label_wider_than_a_line_gets_a_line_of_its_own() -> None:
+    t = transcript_for("deepgram_object_diarized")
+    name = "Dr. Margaret Oyelaran-Whitfield"
+    options = RenderOptions(max_line_width=30, speaker_names={"0": name})
+    subs = list(srt.parse(render(t, "srt", options)))
+    labelled = [s.content.split("\n") for s in subs if s.content.startswith(f"[{name}]")]
+    assert labelled
+    for lines in labelled:
+        assert lines[0] == f"[{name}]"
+        assert len(lines) == 2 and len(lines[1]) <= 30
+    for sub in subs:
+        assert len(sub.content.split("\n")) <= 2
+
+
 def test_parse_speaker_names() -> None:
     assert parse_speaker_names("A=Alice, B = Bob ,Speaker 3=Carol Ann") == {
         "A": "Alice", "B": "Bob", "Speaker 3": "Carol Ann"}

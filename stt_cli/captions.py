@@ -389,10 +389,12 @@ def _is_function_word(word: str) -> bool:
 
 def _binds_to_next(word: str, following: str) -> bool:
     """True when a break between the two would strand ``word``: an article, a preposition, a
-    conjunction opening a clause, a number before what it counts ("two | engineers")."""
+    conjunction opening a clause, a number before what it counts ("two | engineers"), a symbol
+    standing for a word ("&", "<")."""
     lowered = word.lower()
     bare = following.rstrip(_CLOSERS + ".,;:?!")
     return (_is_function_word(word) or lowered in _CLAUSE_STARTERS
+            or not any(ch.isalnum() for ch in word)
             or (lowered, bare.lower()) in _COMPOUNDS
             or _is_number(word) and bare[:1].islower() and not _is_function_word(bare))
 

@@ -177,6 +177,18 @@ def test_lines_do_not_split_a_modal_from_its_verb() -> None:
     assert not any(line.endswith(" will") for line in layout_lines(words, 42))
 
 
+@pytest.mark.parametrize(("text", "options"), [
+    ("The R&D budget for next year will be < 10 percent of revenue, which means some projects will "
+     "have to wait.", CaptionOptions(max_lines=1)),
+    ("I want you to smile politely & keep working every single day of the week and beyond",
+     CaptionOptions(max_line_width=32)),
+])
+def test_a_lone_symbol_is_not_left_at_the_end_of_a_line_or_cue(text: str,
+                                                                 options: CaptionOptions) -> None:
+    cues = build_cues(transcript_of(spoken(text)), options)
+    assert not [line for cue in cues for line in cue.lines if line.endswith((" <", " &"))]
+
+
 def stranded(lines: list[str]) -> list[str]:
     """Breaks one word away from punctuation: "here; numbers / like" or "capital / budget, not"."""
     found = []

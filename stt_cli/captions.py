@@ -6,8 +6,10 @@ The rules (Netflix timed-text conventions, see API-NOTES.md):
   than a line is the only allowed overflow;
 - a cue lasts at most ``max_cue_duration`` seconds (unless one word alone is longer) and, where the
   following silence allows, long enough to be read at ``READING_SPEED`` characters per second and at
-  least ``min_cue_duration``: the end is held into the silence, ``CUE_GAP`` short of the next cue
-  (a cue that would otherwise flash may close the gap), never over it, never past the audio end;
+  least ``min_cue_duration``: the end is held into the silence, never past the audio end;
+- a cue ends ``CUE_GAP`` (two frames) before the next one starts, even when speech runs straight on,
+  so consecutive cues read as two events; only a cue that would otherwise be shorter than
+  ``min_cue_duration`` may close the gap, and none ever overlaps the next;
 - a speaker change, or a pause of ``LONG_PAUSE`` seconds or more, always starts a new cue;
 - cues break preferably after a sentence end, then after clause punctuation, then at the longest
   pause, never inside a word, and not where a word would be stranded: right after a word that
@@ -52,8 +54,8 @@ from stt_cli.errors import NoTimestampsError, UsageError
 from stt_cli.transcript import Transcript
 
 LONG_PAUSE = 2.0
-# Reading speed a cue is held for, in characters per second (spaces count), and the gap a held cue
-# keeps before the next one: two frames at 24 fps, so consecutive cues read as two events.
+# Reading speed a cue is held for, in characters per second (spaces count), and the gap every cue
+# keeps before the next one: two frames at 24 fps.
 READING_SPEED = 17.0
 CUE_GAP = 0.083
 
@@ -512,8 +514,9 @@ def _fix_timing(cues: list[Cue], options: CaptionOptions, duration: float | None
 
     Speech runs faster than people read, so a cue stays up until its text can be read at
     ``READING_SPEED`` (at least the minimum, at most the maximum cue duration), as far as the
-    silence after it allows: it stops ``CUE_GAP`` before the next cue and never runs past the audio
-    end. A cue that would otherwise flash by may close that gap, never pass the next cue's start.
+    silence after it allows, never past the audio end. Every cue stops ``CUE_GAP`` before the next
+    (cutting speech that runs straight on by at most that much); a cue that would otherwise flash
+    by may close the gap, never pass the next cue's start.
     """
     previous_end = 0
     for cue in cues:
@@ -528,14 +531,15 @@ def _fix_timing(cues: list[Cue], options: CaptionOptions, duration: float | None
         start = int(cue.start)
         reading_ms = math.ceil(len(cue.text) * 1000 / READING_SPEED)
         wanted = start + min(max(reading_ms, min_ms), max_ms)
+        end = max(int(cue.end), wanted)
         if index + 1 < len(cues):
             next_start = int(cues[index + 1].start)
-            held = max(min(wanted, next_start - gap_ms), min(start + min_ms, next_start))
+            # Speech running straight into the next cue is cut a gap short of it too, unless
+            # that would make the cue flash.
+            end = max(min(end, next_start - gap_ms), min(start + min_ms, next_start), start + 1)
         elif audio_end is not None:
-            held = min(wanted, audio_end)
-        else:
-            held = wanted
-        cue.end = max(int(cue.end), held)
+            end = max(int(cue.end), min(wanted, audio_end))
+        cue.end = end
     for cue in cues:
         cue.start, cue.end = cue.start / 1000, cue.end / 1000
     return cues

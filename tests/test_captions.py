@@ -290,6 +290,14 @@ def test_reading_hold_keeps_a_small_gap_before_the_next_cue() -> None:
     assert held.end == pytest.approx(4.5 - CUE_GAP, abs=0.0005)
 
 
+def test_cues_of_continuous_speech_are_a_gap_apart() -> None:
+    words = words_at("I will be there at nine tomorrow morning. Please bring the signed contract "
+                     "and the keys.", step=0.25, gap=0.0)
+    cues = build_cues(transcript_of(words))
+    assert len(cues) == 2
+    assert cues[1].start - cues[0].end == pytest.approx(CUE_GAP, abs=0.0005)
+
+
 def test_reading_hold_stops_at_the_maximum_duration_and_the_audio_end() -> None:
     words = fast_sentence()
     capped = build_cues(transcript_of(words, duration=60.0), CaptionOptions(max_cue_duration=2.0))
@@ -381,6 +389,8 @@ def check_cues(cues: list[Cue], words: list[Word], options: CaptionOptions, rese
             assert cue.end <= following.start
             if following.start - cue.start >= options.min_cue_duration:
                 assert end - start >= min_ms
+            if following.start - cue.start >= options.min_cue_duration + CUE_GAP:
+                assert round(following.start * 1000) - end >= round(CUE_GAP * 1000)
         else:
             assert end - start >= min_ms
 

@@ -160,9 +160,10 @@ def test_clause_punctuation_beats_a_bare_break_in_fuller_cues(pauses: dict[str, 
         "and our churn rate fell from 3.1 to 2.4 percent."]
 
 
-def test_one_line_cues_do_not_carry_the_tail_of_a_clause_into_the_next() -> None:
+@pytest.mark.parametrize("options", [CaptionOptions(max_lines=1), CaptionOptions(max_cue_duration=3)])
+def test_cues_do_not_carry_the_tail_of_a_clause_into_the_next(options: CaptionOptions) -> None:
     text = "The lab is funded out of the capital budget, not the operating budget, so it isn't affected."
-    cues = build_cues(transcript_of(spoken(text)), CaptionOptions(max_lines=1))
+    cues = build_cues(transcript_of(spoken(text)), options)
     assert [c.text for c in cues] == ["The lab is funded", "out of the capital budget,",
                                       "not the operating budget,", "so it isn't affected."]
 

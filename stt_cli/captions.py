@@ -47,7 +47,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from itertools import pairwise
 
 from stt_cli.errors import NoTimestampsError, UsageError
@@ -283,6 +283,7 @@ def _cues_for_block(block: list[_Token], options: CaptionOptions, reserve: int) 
     max_ms = round(options.max_cue_duration * 1000)
     min_ms = round(options.min_cue_duration * 1000)
     count = len(block)
+    break_costs = [_cue_break_cost(block, index) for index in range(count - 1)]
     best = [math.inf] * (count + 1)
     best[0] = 0.0
     back = [0] * (count + 1)
@@ -308,7 +309,7 @@ def _cues_for_block(block: list[_Token], options: CaptionOptions, reserve: int) 
             cost = best[first] + _CUE_COST + _FILL_COST * _emptiness(chars, capacity)
             kind = _punctuation(block[last].text)
             if last < count - 1:
-                cost += _cue_break_cost(block, last)
+                cost += break_costs[last]
             if inner_sentence_end:
                 cost += _mixed_cue_cost(kind, last == count - 1, starts_mid_sentence)
             if block[last].end - block[first].start < min_ms:
@@ -376,6 +377,7 @@ def _cue_break_cost(block: list[_Token], index: int) -> float:
     return cost
 
 
+@lru_cache(maxsize=8192)  # asked again for every candidate cue and line break a word ends
 def _punctuation(word: str) -> str:
     stripped = word.rstrip(_CLOSERS)
     if stripped.endswith(_SENTENCE_END):

@@ -118,7 +118,7 @@ _MIXED_SENTENCE_COST = {"clause": 3.0, "plain": 8.0, "start": 10.0}
 # Line costs are in squared characters of slack (so 30/30 beats 40/20 by 200); divided by
 # _LINE_COST_SCALE they join the cue costs.
 _LINE_BREAK_COST = {"sentence": 0.0, "clause": 25.0, "plain": 200.0}
-_LINE_FUNCTION_WORD_COST = 100.0
+_LINE_DANGLING_COST = 100.0
 # A word stranded beside punctuation ("here; numbers / like these") costs what it does between cues.
 _LINE_ORPHAN_COST = 800.0
 _LINE_MIXED_SENTENCE_COST = 800.0
@@ -365,8 +365,8 @@ def _cue_break_cost(block: list[_Token], index: int) -> float:
     if kind == "clause":
         return _BREAK_COST["clause"]
     cost = _BREAK_COST["plain"]
-    if index > 0 and _punctuation(block[index - 1].text) != "plain" \
-            or _punctuation(following.text) != "plain":
+    after_punctuation = index > 0 and _punctuation(block[index - 1].text) != "plain"
+    if after_punctuation or _punctuation(following.text) != "plain":
         cost += _ORPHAN_COST
     if _binds_to_next(token.text, following.text):
         return cost + _DANGLING_COST
@@ -492,10 +492,11 @@ def _line_break_cost(words: tuple[str, ...], cut: int) -> float:
     if kind != "plain":
         return cost
     if _binds_to_next(word, following):
-        cost += _LINE_FUNCTION_WORD_COST
+        cost += _LINE_DANGLING_COST
     elif _starts_clause(following, word):
         cost -= _LINE_CLAUSE_START_BONUS
-    if cut > 1 and _punctuation(words[cut - 2]) != "plain" or _punctuation(following) != "plain":
+    after_punctuation = cut > 1 and _punctuation(words[cut - 2]) != "plain"
+    if after_punctuation or _punctuation(following) != "plain":
         cost += _LINE_ORPHAN_COST
     return cost
 

@@ -28,9 +28,10 @@ equal-cost choices come out full and balanced. The break that ends a cue costs, 
   up to 8 at one second: even then (6) it costs more than punctuation, and a pause under half a
   second (credit at most 2) ranks plain breaks among themselves but cannot pay for the extra cue
   that reaching punctuation takes;
-- 10 more, and no pause credit, after a word that belongs with the next (a hesitation after "the"
+- 12 more, and no pause credit, after a word that belongs with the next (a hesitation after "the"
   is not the end of a phrase), and 8 more one word away from punctuation: either costs more than an
-  extra cue, so the programme adds one rather than strand a word.
+  extra cue, so the programme adds one rather than strand a word, unless in fast speech the extra
+  cues would be too short to read (``_SHORT_CUE_COST``).
 
 A cue that also holds pieces of sentences around a sentence end costs extra
 (``_MIXED_SENTENCE_COST``); one that could not stay up ``min_cue_duration`` costs
@@ -109,7 +110,7 @@ _FILL_COST = 3.0
 _BREAK_COST = {"sentence": 0.0, "segment": 1.0, "clause": 2.0, "plain": 14.0}
 _PAUSE_CREDIT = 8.0
 _FULL_PAUSE = 1.0  # seconds: a pause this long earns the whole credit
-_DANGLING_COST = 10.0  # greater than _CUE_COST: an extra cue is cheaper than a stranded word
+_DANGLING_COST = 12.0  # greater than _CUE_COST: an extra cue is cheaper than a stranded word
 _ORPHAN_COST = 8.0
 _CLAUSE_START_CREDIT = 1.0  # breaking before "because", "which"... keeps the clause together
 # Speech shorter than the minimum cue duration would flash by (or need holding over the silence).

@@ -190,6 +190,17 @@ def test_a_lone_symbol_is_not_left_at_the_end_of_a_line_or_cue(text: str,
     assert not [line for cue in cues for line in cue.lines if line.endswith((" <", " &"))]
 
 
+@pytest.mark.parametrize("text", [
+    "The lab is funded out of the capital budget, not the operating budget, so it isn't affected.",
+    "The R&D budget for next year will be < 10 percent of revenue, which means some projects will "
+    "have to wait.",
+])
+def test_fast_speech_does_not_end_a_cue_on_a_function_word(text: str) -> None:
+    words = words_at(text, start=0.5, step=0.15, gap=0.03)
+    cues = build_cues(transcript_of(words), CaptionOptions(max_lines=1))
+    assert [c.text for c in cues if c.text.split()[-1] in ("the", "be", "of", "will")] == []
+
+
 def stranded(lines: list[str]) -> list[str]:
     """Breaks one word away from punctuation: "here; numbers / like" or "capital / budget, not"."""
     found = []

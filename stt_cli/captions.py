@@ -126,8 +126,9 @@ _LINE_MIXED_SENTENCE_COST = 800.0
 _LINE_CLAUSE_START_BONUS = 100.0
 _LINE_COST_SCALE = 100.0
 
-NO_TIMESTAMPS_HINT = ("use a model that returns timestamps: a whisper or nova model (e.g. -m whisper-1 on "
-                      "openai, -m '#g1_nova-2-general' on aiml)")
+NO_TIMESTAMPS_HINT = ("captions need word or segment times: use a whisper or nova model (e.g. -m whisper-1 on "
+                      "openai, -m '#g1_nova-2-general' on aiml) on a server that returns them, or ask for "
+                      "-f text / -f json")
 
 
 @dataclass
@@ -198,12 +199,11 @@ def format_timestamp(seconds: float, decimal_marker: str = ".", always_hours: bo
 
 
 def no_timestamps_error(transcript: Transcript) -> NoTimestampsError:
-    source = f"model {transcript.model}" if transcript.model else "the provider"
-    return NoTimestampsError(
-        f"this transcript has no timestamps ({source} returns text only); "
-        "captions need a model with timestamps",
-        hint=NO_TIMESTAMPS_HINT,
-    )
+    # Not "the model returns text only": a server can drop the times too (a text/plain answer, a
+    # refused verbose_json), and the message must be true either way.
+    source = f"model {transcript.model}" if transcript.model else "this transcript"
+    return NoTimestampsError(f"the answer for {source} has no timestamps, so it cannot make captions",
+                             hint=NO_TIMESTAMPS_HINT)
 
 
 # -- tokens -----------------------------------------------------------------------------------

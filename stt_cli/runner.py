@@ -45,6 +45,10 @@ SYNC_READ_TIMEOUT = 600.0
 POLL_START = 1.0
 POLL_CAP = 10.0
 POLL_GROWTH = 0.1
+# Each poll is aimed this much early (at most 2% of the interval): waking from a wait and sending a
+# request take a few milliseconds, which would otherwise put every gap, and so the worst-case latency,
+# just over its bound.
+POLL_SLACK = 0.01
 # After Ctrl-C or SIGTERM, how long to wait for creations whose upload is complete to learn their job
 # id (so they are in the ledger and can be resumed). A second signal leaves at once; CI runners usually
 # allow about this long between SIGTERM and SIGKILL.
@@ -90,6 +94,7 @@ class Outcome:
     status: str = "pending"
     outputs: list[str] = field(default_factory=list)
     error: SttError | None = None
+    reported: bool = False  # its --json line is written (under the stdout lock)
 
     def to_json(self) -> dict[str, Any]:
         if self.status == NOT_STARTED:
@@ -126,6 +131,7 @@ class Session:
         self._submit_locks_guard = threading.Lock()
         self._submitted: set[tuple[str, str]] = set()
         self._views = threading.local()
+        self._json_sealed = False
         self._creating = 0  # creations under way: an upload, or its answer not yet read
         self._creations_changed = threading.Condition()
 
@@ -186,14 +192,25 @@ class Session:
         already submitted stay in the ledger, so the same command resumes them.
         """
         with self.stdout_lock:
-            if self.stdout_closed:
+            self._write_locked(text)
+
+    def _write_locked(self, text: str) -> None:
+        if self.stdout_closed:
+            return
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            self.stdout_closed = True
+            self.cancel.set()
+
+    def emit_json(self, outcome: Outcome) -> None:
+        """An input's --json line, once: after the run has sealed stdout, workers still running add none."""
+        with self.stdout_lock:
+            if outcome.reported or self._json_sealed:
                 return
-            try:
-                sys.stdout.write(text)
-                sys.stdout.flush()
-            except BrokenPipeError:
-                self.stdout_closed = True
-                self.cancel.set()
+            outcome.reported = True
+            self._write_locked(json.dumps(outcome.to_json(), ensure_ascii=False) + "\n")
 
     # -- one job ---------------------------------------------------------------------------------
 
@@ -243,7 +260,9 @@ class Session:
             # Count the wait from when this poll was sent: the request and the ledger write must not
             # stretch the gap between polls (the gap is the worst-case result latency).
             spent = time.monotonic() - sent
-            delay = max(0.0, min(poll_delay(sent - started, poll_interval) - spent, timeout - elapsed))
+            interval = poll_delay(sent - started, poll_interval)
+            slack = min(POLL_SLACK, 0.02 * interval)
+            delay = max(0.0, min(interval - spent - slack, timeout - elapsed))
 
     def save_state(self, state: JobState) -> None:
         s = self.settings
@@ -311,17 +330,21 @@ class Session:
         return [o or Outcome(input=n, status=NOT_STARTED) for o, n in zip(outcomes, names, strict=True)]
 
     def _emit_unreported(self, names: list[str], outcomes: list[Outcome | None]) -> None:
-        """--json promises one line per input: those the run never finished get theirs at the end."""
-        running = {name: job_id for job_id, (name, _) in list(self.inflight.items())}
-        for name, outcome in zip(names, outcomes, strict=True):
-            if outcome is not None and not isinstance(outcome.error, Interrupted):
-                continue  # already reported by its worker
-            if name in running:
-                line = Outcome(input=name, job_id=running[name], status="pending",
-                               error=Interrupted("interrupted while waiting"))
-            else:
-                line = Outcome(input=name, status=NOT_STARTED)
-            self.emit(json.dumps(line.to_json(), ensure_ascii=False) + "\n")
+        """--json promises one line per input: those without one yet get it now, and no worker after."""
+        with self.stdout_lock:
+            self._json_sealed = True
+            running = {name: job_id for job_id, (name, _) in list(self.inflight.items())}
+            for name, outcome in zip(names, outcomes, strict=True):
+                if outcome is not None and outcome.reported:
+                    continue
+                if outcome is not None and not isinstance(outcome.error, Interrupted):
+                    line = outcome  # finished, its worker not yet at the point of reporting it
+                elif name in running:
+                    line = Outcome(input=name, job_id=running[name], status="pending",
+                                   error=Interrupted("interrupted while waiting"))
+                else:
+                    line = Outcome(input=name, status=NOT_STARTED)
+                self._write_locked(json.dumps(line.to_json(), ensure_ascii=False) + "\n")
 
     def interrupted_single(self, job_id: str, command: str | None = None) -> Interrupted:
         return Interrupted(f"interrupted; job {job_id} is still running; resume with: "
@@ -341,7 +364,7 @@ class Session:
             # Each id as soon as it is recorded: after a failure or Ctrl-C the ids so far are on stdout.
             self.emit(f"{outcome.job_id}\n")
         if opts.json_lines:
-            self.emit(json.dumps(outcome.to_json(), ensure_ascii=False) + "\n")
+            self.emit_json(outcome)
         if outcome.error is not None:
             line = f"failed {outcome.input}: {outcome.error.message}"
         elif outcome.status == "skipped":

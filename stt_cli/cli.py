@@ -695,7 +695,7 @@ def main(argv: list[str] | None = None) -> None:
     _treat_sigterm_as_interrupt()
     debug = os.environ.get("STT_DEBUG") == "1" or "--debug" in (argv if argv is not None else sys.argv[1:])
     command = typer.main.get_command(app)
-    stdout_before = _fd_identity(1)
+    stdout_before = _file_identity(1)
     try:
         result = command.main(args=argv, prog_name="stt", standalone_mode=False)
         code = result if isinstance(result, int) else 0
@@ -767,9 +767,10 @@ def _flush_stdout() -> None:
         sys.exit(0)
 
 
-def _fd_identity(fd: int) -> tuple[int, int] | None:
+def _file_identity(target: int | str) -> tuple[int, int] | None:
+    """(device, inode) of an open descriptor or a path."""
     try:
-        st = os.fstat(fd)
+        st = os.stat(target)
     except OSError:
         return None
     return st.st_dev, st.st_ino
@@ -780,16 +781,8 @@ def _reader_left(stdout_before: tuple[int, int] | None) -> bool:
     ``PacifyFlushWrapper``; Rich points fd 1 at /dev/null."""
     if type(sys.stdout).__name__ == "PacifyFlushWrapper":
         return True
-    now = _fd_identity(1)
-    return now is not None and now != stdout_before and now == _fd_identity_of(os.devnull)
-
-
-def _fd_identity_of(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
+    now = _file_identity(1)
+    return now is not None and now != stdout_before and now == _file_identity(os.devnull)
 
 
 def _broken_pipe() -> int:

@@ -450,13 +450,14 @@ def fetch(
     Example: stt fetch 3f2a… -f srt -o talk.srt --wait
     """
     from stt_cli.errors import JobFailedError, JobPendingError
-    from stt_cli.outputs import output_paths, refuse_overwriting_inputs
+    from stt_cli.outputs import check_output_options, output_paths, refuse_overwriting_inputs
     from stt_cli.providers import JobOptions, JobState
-    from stt_cli.runner import RunOptions, poll_delay
+    from stt_cli.runner import RunOptions, poll_delay, resume_command
 
     opts = common(ctx, provider=provider, base_url=base_url, profile=profile, verbose=verbose, debug=debug,
                   quiet=quiet)
     ui = make_ui(opts)
+    check_output_options(output, output_dir)
     session, record = _session_for_job(opts, ui, job_id, retries)
     try:
         chosen = expand_formats(formats, session.settings.format)
@@ -486,16 +487,18 @@ def fetch(
             if state.state != "completed":
                 if not wait:
                     raise JobPendingError(f"job {job_id} is still {state.status}",
-                                          hint=f"wait for it: stt fetch {job_id} --wait")
+                                          hint=f"wait for it: {resume_command(job_id, chosen, plan)}")
+                # How to come back: this same fetch (its formats and files), not a bare one.
+                command = resume_command(job_id, chosen, plan)
                 display = ui.display(1)
                 with display:
                     view = display.job(job_id)
                     try:
                         state = session.wait_for_job(provider_api, job_id, view=view, timeout=timeout,
                                                      poll_interval=poll_interval,
-                                                     first_delay=poll_delay(0, poll_interval))
+                                                     first_delay=poll_delay(0, poll_interval), resume=command)
                     except KeyboardInterrupt:
-                        raise session.interrupted_single(job_id) from None  # noqa: B904
+                        raise session.interrupted_single(job_id, command) from None  # noqa: B904
         run = RunOptions(job=JobOptions(model=model), formats=chosen,
                          render=render_options(max_line_width, max_lines, max_cue_duration, speaker_names,
                                                no_speaker_labels))
@@ -521,8 +524,10 @@ def convert(
 
     Example: stt convert talk.json -f srt -f vtt
     """
-    from stt_cli.outputs import output_paths, refuse_overwriting_inputs, write_outputs
+    from stt_cli.outputs import check_output_options, output_paths, refuse_overwriting_inputs, write_outputs
     from stt_cli.transcript import normalize
+
+    check_output_options(output, output_dir)
 
     try:
         data = sys.stdin.buffer.read() if result == "-" else Path(result).read_bytes()
@@ -699,6 +704,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         result = command.main(args=argv, prog_name="stt", standalone_mode=False)
         code = result if isinstance(result, int) else 0
+        if code == ExitCode.INTERRUPTED:
+            # Typer turns a Ctrl-C that no command caught (a prompt, say) into a quiet 130; ours are
+            # raised as errors and printed below, so this one still needs its line.
+            _print_error("interrupted")
     except typer.Exit as exc:
         code = exc.exit_code
     except getattr(click, "NoArgsIsHelpError", ()):  # click >= 8.2

@@ -197,7 +197,11 @@ def resolve(flags: dict[str, str | None], env: dict[str, str] | None = None,
 def check_base_url(url: str) -> None:
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)  # "http://[::1" raises here
+    except ValueError:
+        ok = False
+    if not ok:
         raise ConfigError(f"base URL {url!r} is not an http(s) URL",
                           hint="e.g. --base-url http://127.0.0.1:8000/v1 (check STT_BASE_URL and the config file)")

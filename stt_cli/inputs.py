@@ -189,9 +189,15 @@ def spool_stdin(stream: BinaryIO | None = None, directory: Path | None = None) -
     with os.fdopen(fd, "wb") as out:
         shutil.copyfileobj(stream, out, 1 << 20)
     path = Path(tmp)
-    if path.stat().st_size == 0:
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    what = describe_non_audio(head) if head else None
+    if not head or what is not None:
         path.unlink()
-        raise UsageError("stdin is empty", hint="pipe audio into stt, e.g. `cat talk.wav | stt transcribe -`")
+        if not head:
+            raise UsageError("stdin is empty", hint="pipe audio into stt, e.g. `cat talk.wav | stt transcribe -`")
+        raise UsageError(f"stdin looks like {what}, not audio",
+                         hint="pipe audio into stt, e.g. `cat talk.wav | stt transcribe -`")
     return AudioSource(kind="stdin", name="-", path=path)
 
 

@@ -83,9 +83,15 @@ def _record(row: sqlite3.Row) -> JobRecord:
     return JobRecord(**data)
 
 
-def _process_alive(pid: int, host: str) -> bool:
+# A creation under way on another host (a shared or cached state folder) cannot be checked for life;
+# once older than any upload and its answer could take, it was abandoned. CI containers change their
+# hostname on every run, so without this a cut-off creation from the last run would never be reported.
+FOREIGN_CREATION_STALE_AFTER = 3600.0
+
+
+def _process_alive(pid: int, host: str, started_at: float) -> bool:
     if host != socket.gethostname():
-        return True  # can't tell from here: assume it is still working
+        return time.time() - started_at < FOREIGN_CREATION_STALE_AFTER
     if pid == os.getpid():
         return False  # this process: its own rows are finished or abandoned by an earlier attempt
     try:
@@ -198,7 +204,7 @@ class Ledger:
         key = (provider, base_url, model, input_sha256, options_key(options))
         where = "provider=? AND base_url=? AND model=? AND input_sha256=? AND options=?"
         rows = self._read(f"SELECT token, started_at, pid, host FROM submissions WHERE {where}", key)
-        abandoned = [r for r in rows if not _process_alive(r["pid"], r["host"])]
+        abandoned = [r for r in rows if not _process_alive(r["pid"], r["host"], r["started_at"])]
         for row in abandoned:
             self._write("DELETE FROM submissions WHERE token=?", (row["token"],))
         token = uuid.uuid4().hex

@@ -28,6 +28,17 @@ if TYPE_CHECKING:
     from stt_cli.writers import RenderOptions
 
 STDOUT = "-"
+# Names for our own stdout: writing them is writing to stdout. Opening one as a file would truncate (or
+# replace) whatever the shell redirected stdout to: `{ echo head; stt … -o /dev/stdout; } > out.txt`.
+STDOUT_ALIASES = frozenset({"/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"})
+# Other inherited descriptors: written through, appending, never truncated or renamed over.
+_DESCRIPTOR_PREFIXES = ("/dev/fd/", "/proc/self/fd/", "/dev/stderr")
+
+
+def check_output_options(output: str | None, output_dir: Path | None) -> None:
+    if output and output_dir is not None:
+        raise UsageError("use -o or --output-dir, not both",
+                         hint="a folder in -o does the same: -o 'captions/{stem}.srt'")
 
 
 def extension(fmt: str) -> str:
@@ -95,6 +106,8 @@ def strip_output_extension(path: Path) -> Path:
 def output_paths(*, stem_path: Path, stem: str, formats: list[str], output: str | None,
                  several_inputs: bool, single_to_stdout: bool) -> dict[str, str]:
     """Format → destination path (or ``-``) for one input."""
+    if output in STDOUT_ALIASES:
+        output = STDOUT
     if output == STDOUT:
         # Two documents on one stream (an SRT then a VTT, or one input's captions after another's, in
         # whatever order they finish) are something no reader can take apart.
@@ -119,9 +132,7 @@ def output_paths(*, stem_path: Path, stem: str, formats: list[str], output: str 
 def plan_outputs(names: list[str], formats: list[str], *, output: str | None, output_dir: Path | None,
                  single_to_stdout: bool) -> dict[str, dict[str, str]]:
     """Input → (format → destination) for a whole run, refusing any two writes to one file."""
-    if output and output_dir is not None:
-        raise UsageError("use -o or --output-dir, not both",
-                         hint="a folder in -o does the same: -o 'captions/{stem}.srt'")
+    check_output_options(output, output_dir)
     stems = plan_stems(names, output_dir)
     plans = {name: output_paths(stem_path=stems[name], stem=stems[name].name, formats=formats, output=output,
                                 several_inputs=len(names) > 1, single_to_stdout=single_to_stdout)
@@ -190,9 +201,10 @@ def write_file(path: str, text: str) -> None:
         raise SttError(f"cannot write {path}: {exc.strerror}") from None
     if mode is not None and stat.S_ISDIR(mode):
         raise UsageError(f"cannot write {path}: it is a directory", hint="use --output-dir for a folder")
-    if mode is not None and not stat.S_ISREG(mode):
+    if mode is not None and (not stat.S_ISREG(mode) or path.startswith(_DESCRIPTOR_PREFIXES)):
         try:
-            with open(path, "w", encoding="utf-8", newline="") as fh:
+            # Append: an inherited descriptor may already hold what others wrote (`2>>log`).
+            with open(path, "a", encoding="utf-8", newline="") as fh:
                 fh.write(text)
         except OSError as exc:
             raise SttError(f"cannot write {path}: {exc.strerror}") from None

@@ -49,14 +49,25 @@ POLL_GROWTH = 0.1
 # request take a few milliseconds, which would otherwise put every gap, and so the worst-case latency,
 # just over its bound.
 POLL_SLACK = 0.01
-# After Ctrl-C or SIGTERM, how long to wait for creations whose upload is complete to learn their job
-# id (so they are in the ledger and can be resumed). A second signal leaves at once; CI runners usually
-# allow about this long between SIGTERM and SIGKILL.
-CREATION_GRACE = 10.0
+# After Ctrl-C or SIGTERM: how long creations whose body is sent may take to answer with their job id
+# (so they are in the ledger and can be resumed), and how long uploads still sending get to stop at their
+# next block. A second signal leaves at once. Docker and most CI runners allow 10 s from SIGTERM to
+# SIGKILL: the grace stays under that.
+CREATION_GRACE = 8.0
+UPLOAD_STOP_GRACE = 2.0
 
 
 class Interrupted(SttError):
     exit_code = ExitCode.INTERRUPTED
+
+
+@dataclass
+class Flight:
+    """A job creation under way: its ledger note, and whether its request body is all sent."""
+
+    input: str
+    token: str
+    sent: bool = False
 
 
 # An input the run never reached: --fail-fast, a rejected key, or an interrupt stopped it first.
@@ -130,21 +141,23 @@ class Session:
         self._submit_locks: dict[tuple[str, str], threading.Lock] = {}
         self._submit_locks_guard = threading.Lock()
         self._submitted: set[tuple[str, str]] = set()
-        self._views = threading.local()
+        self._thread = threading.local()  # each worker's view and creation under way
         self._json_sealed = False
-        self._creating = 0  # creations under way: an upload, or its answer not yet read
-        self._creations_changed = threading.Condition()
+        self._flights: dict[int, Flight] = {}  # worker thread id -> its creation under way
+        self._flights_changed = threading.Condition()
 
     def _on_retry(self, note: str) -> None:
-        view = getattr(self._views, "view", None)
+        view = getattr(self._thread, "view", None)
         if view is not None:
             view.update(note)
 
     def provider(self, view: JobView | None = None) -> Provider:
         def on_block(sent: int, total: int) -> None:
-            # Interrupted mid-upload: stop sending. A body cut short creates no job, so nothing is lost
-            # and nothing billed; once the last byte is out, the answer is awaited instead.
-            if sent < total and self.cancel.is_set():
+            if sent >= total:
+                self._body_sent()
+            elif self.cancel.is_set():
+                # Interrupted mid-upload: stop before the next block. The last bytes go out only after
+                # this check, so a body stopped here is never complete and creates no job.
                 raise Interrupted("interrupted during the upload")
             if view is not None:
                 view.upload(sent, total)
@@ -153,33 +166,51 @@ class Session:
                              max_upload_mb=self.max_upload_mb, warn=self.ui.warn)
 
     @contextmanager
-    def _creation(self) -> Iterator[None]:
-        with self._creations_changed:
-            self._creating += 1
+    def _creation(self, name: str, token: str, uploads: bool) -> Iterator[None]:
+        flight = Flight(name, token, sent=not uploads)
+        with self._flights_changed:
+            self._flights[threading.get_ident()] = flight
         try:
             yield
         finally:
-            with self._creations_changed:
-                self._creating -= 1
-                self._creations_changed.notify_all()
+            with self._flights_changed:
+                self._flights.pop(threading.get_ident(), None)
+                self._flights_changed.notify_all()
 
-    def _await_creations(self) -> None:
-        """After an interrupt: give creations already sent time to learn their id, so none is lost."""
+    def _body_sent(self) -> None:
+        with self._flights_changed:
+            flight = self._flights.get(threading.get_ident())
+            if flight is not None:
+                flight.sent = True
+
+    def _await_creations(self) -> list[Flight]:
+        """After an interrupt: let creations already sent learn their id, so none is lost; return those
+        still under way when it is time to leave."""
         started = time.monotonic()
-        deadline = started + CREATION_GRACE
         warned = False
         try:
-            with self._creations_changed:
-                while self._creating and time.monotonic() < deadline:
-                    # Uploads still sending stop at their next block; only then is the count what waits.
-                    if not warned and time.monotonic() - started > 0.3:
+            with self._flights_changed:
+                while self._flights:
+                    waited = time.monotonic() - started
+                    sent = [f for f in self._flights.values() if f.sent]
+                    uploading = len(self._flights) - len(sent)
+                    if (not sent or waited >= CREATION_GRACE) and (not uploading or waited >= UPLOAD_STOP_GRACE):
+                        break
+                    if sent and not warned and waited > 0.3:
                         warned = True
-                        self.ui.warn(f"waiting up to {CREATION_GRACE:g}s for the server to answer "
-                                     f"{self._creating} submission(s) already sent, so they can be resumed "
-                                     "(interrupt again to leave now)")
-                    self._creations_changed.wait(0.05)
+                        self.ui.warn(f"waiting up to {CREATION_GRACE:g}s for the server to answer {len(sent)} "
+                                     "submission(s) already sent, so they can be resumed (interrupt again to "
+                                     "leave now)")
+                    self._flights_changed.wait(0.05)
         except KeyboardInterrupt:
-            pass  # a second interrupt: leave now (the ledger notes the creations under way)
+            pass  # a second interrupt: leave now
+        with self._flights_changed:
+            left = list(self._flights.values())
+        for flight in left:
+            if not flight.sent:
+                # Its body can no longer be completed (see on_block): no job can exist, nothing to warn of.
+                self.ledger.end_submission(flight.token)
+        return left
 
     def close(self) -> None:
         self.http.close()
@@ -273,7 +304,7 @@ class Session:
 
     def run(self, names: list[str], opts: RunOptions) -> list[Outcome]:
         several = len(names) > 1
-        single_to_stdout = not several and not opts.json_lines
+        single_to_stdout = not several and not opts.json_lines and opts.output_dir is None
         if opts.json_lines and opts.output == STDOUT:
             raise UsageError("--json and -o - both want stdout", hint="write files with -o or --output-dir")
         if opts.wait:
@@ -294,7 +325,7 @@ class Session:
                 except queue.Empty:
                     return
                 view = display.job(_label(name))
-                self._views.view = view
+                self._thread.view = view
                 outcome = self._run_one(name, plans[name], opts, view)
                 if self.cancel.is_set() and outcome.error is not None:
                     # After Ctrl-C the ledger and connections close under running workers: what fails
@@ -317,23 +348,29 @@ class Session:
                         thread.join(0.1)
             except KeyboardInterrupt:
                 self.cancel.set()
-                self._await_creations()
-                for thread in threads:
-                    thread.join(0.5)
+                cut_off = self._await_creations()
+                try:
+                    deadline = time.monotonic() + 1.0
+                    for thread in threads:
+                        thread.join(max(0.0, deadline - time.monotonic()))
+                except KeyboardInterrupt:
+                    pass  # leaving already: what matters now is saying how to resume
                 if opts.json_lines:
-                    self._emit_unreported(names, outcomes)
-                raise self.interrupted() from None
+                    self._emit_unreported(names, outcomes, cut_off)
+                raise self.interrupted(cut_off) from None
         if self.stdout_closed:
             raise BrokenPipeError
         if opts.json_lines:
             self._emit_unreported(names, outcomes)
         return [o or Outcome(input=n, status=NOT_STARTED) for o, n in zip(outcomes, names, strict=True)]
 
-    def _emit_unreported(self, names: list[str], outcomes: list[Outcome | None]) -> None:
+    def _emit_unreported(self, names: list[str], outcomes: list[Outcome | None],
+                         cut_off: list[Flight] | None = None) -> None:
         """--json promises one line per input: those without one yet get it now, and no worker after."""
         with self.stdout_lock:
             self._json_sealed = True
             running = {name: job_id for job_id, (name, _) in list(self.inflight.items())}
+            submitting = {flight.input: flight for flight in cut_off or []}
             for name, outcome in zip(names, outcomes, strict=True):
                 if outcome is not None and outcome.reported:
                     continue
@@ -342,6 +379,9 @@ class Session:
                 elif name in running:
                     line = Outcome(input=name, job_id=running[name], status="pending",
                                    error=Interrupted("interrupted while waiting"))
+                elif name in submitting:
+                    line = Outcome(input=name, status="submitting",
+                                   error=Interrupted(_cut_off_reason(submitting[name])))
                 else:
                     line = Outcome(input=name, status=NOT_STARTED)
                 self._write_locked(json.dumps(line.to_json(), ensure_ascii=False) + "\n")
@@ -350,9 +390,10 @@ class Session:
         return Interrupted(f"interrupted; job {job_id} is still running; resume with: "
                            f"{command or f'stt fetch {job_id} --wait'}")
 
-    def interrupted(self) -> Interrupted:
+    def interrupted(self, cut_off: list[Flight] | None = None) -> Interrupted:
         lines = [f"job {job_id} ({name}) is still running; resume with: {command}"
                  for job_id, (name, command) in list(self.inflight.items())]
+        lines += [f"{flight.input}: {_cut_off_reason(flight)}" for flight in cut_off or []]
         message = "interrupted" + ("".join(f"\n  {line}" for line in lines) if lines else "")
         return Interrupted(message)
 
@@ -463,7 +504,9 @@ class Session:
         if unfinished is not None:
             self.ui.warn(f"an earlier run submitted {source.name} but never received the job id; the server may "
                          "hold that job (it cannot be resumed, and may be billed). Submitting again.")
-        with self._creation():
+        # A URL sent to an async API is a small JSON body: sent as soon as the request starts.
+        uploads = source.kind != "url" or not provider.is_async
+        with self._creation(outcome.input, token, uploads):
             try:
                 state = provider.submit(source, opts.job)
             except SttError as exc:
@@ -489,6 +532,13 @@ class Session:
         transcript = normalize(state.result, provider=self.settings.provider,
                                model=model or opts.job.model, job_id=state.job_id)
         return write_outputs(transcript, plan, opts.render, self.emit)
+
+
+def _cut_off_reason(flight: Flight) -> str:
+    if flight.sent:
+        return ("interrupted before its job id arrived; the server may hold that job, and the next run for "
+                "it says so before submitting again")
+    return "interrupted during the upload; nothing was submitted"
 
 
 def resume_command(job_id: str, formats: list[str], plan: dict[str, str]) -> str:
@@ -522,12 +572,16 @@ def check_key_not_needed(settings: Settings) -> None:
     """Without a key, stop before uploading where the server is known to need one."""
     from stt_cli.providers.openai import key_required
 
-    if settings.provider == "aiml":
-        raise ConfigError("no API key for the aiml provider",
-                          hint="set STT_API_KEY or AIMLAPI_KEY, or run: stt config set api_key")
-    if key_required(settings.base_url):
-        raise ConfigError(f"no API key for {settings.base_url}",
-                          hint="set STT_API_KEY or OPENAI_API_KEY, or run: stt config set api_key")
+    if settings.provider != "aiml" and not key_required(settings.base_url):
+        return
+    what = "the aiml provider" if settings.provider == "aiml" else settings.base_url
+    if settings.profile:
+        # A profile's own server takes only the profile's key: the environment's would not be used.
+        hint = f"run: stt config set --profile {settings.profile} api_key"
+    else:
+        variable = "AIMLAPI_KEY" if settings.provider == "aiml" else "OPENAI_API_KEY"
+        hint = f"set STT_API_KEY or {variable}, or run: stt config set api_key"
+    raise ConfigError(f"no API key for {what}", hint=hint)
 
 
 def warn_plain_http(settings: Settings, ui: Ui) -> None:

@@ -280,3 +280,29 @@ def test_submit_says_when_a_job_was_already_submitted(aiml, tmp_path):
     assert again.stdout == first.stdout or sorted(again.stdout.split()) == sorted(first.stdout.split())
     assert again.stderr.count("already submitted") == 2
     assert "stt: submitted" not in again.stderr
+
+
+def test_output_dir_is_honoured_for_a_single_input(aiml, tmp_path):
+    (audio,) = recordings(tmp_path / "in", 1)
+    r = run_cli("transcribe", audio, "-f", "srt", "-d", tmp_path / "captions", *FAST)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == ""
+    assert (tmp_path / "captions" / "rec00.srt").read_text().startswith("1\n")
+
+
+def test_o_dev_stdout_writes_to_stdout_not_over_the_redirected_file(aiml, wav, tmp_path):
+    out = tmp_path / "out.txt"
+    out.write_text("PREVIOUS\n")
+    script = (f"{{ echo HEADER; '{stt_executable()}' transcribe '{wav}' -o /dev/stdout --poll-interval 0.05; "
+              f"echo FOOTER; }} >> '{out}'")
+    r = subprocess.run(["bash", "-c", script], capture_output=True, env=dict(os.environ), timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert out.read_text() == "PREVIOUS\nHEADER\nHello world. This is a test of the captions.\nFOOTER\n"
+
+
+@pytest.mark.parametrize("command", ["fetch", "convert"])
+def test_o_with_output_dir_is_refused_everywhere(aiml, wav, tmp_path, command):
+    target = run_cli("submit", wav).stdout.strip() if command == "fetch" else str(wav)
+    r = run_cli(command, target, "-o", "x.txt", "-d", tmp_path / "out")
+    assert r.exit_code == 2
+    assert r.stderr.startswith("stt: error: use -o or --output-dir, not both")

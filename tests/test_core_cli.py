@@ -323,3 +323,25 @@ def test_unreadable_file_exits_2(aiml, tmp_path):
     assert r.exit_code == 2
     assert r.stderr.splitlines()[0].startswith("stt: error: cannot read /proc/self/mem")
     assert aiml.log == []
+
+
+def test_stdin_is_checked_like_a_file(aiml):
+    r = run_cli("transcribe", "-", stdin=b"hello, these are notes\n")
+    assert r.exit_code == 2
+    assert r.stderr.startswith("stt: error: stdin looks like a text file, not audio")
+    assert aiml.log == []
+
+
+def test_a_malformed_base_url_is_a_config_error(wav, monkeypatch):
+    monkeypatch.setenv("STT_API_KEY", "k" * 20)
+    r = run_cli("--base-url", "http://[::1", "transcribe", wav)
+    assert r.exit_code == 3
+    assert r.stderr.startswith("stt: error: base URL 'http://[::1' is not an http(s) URL")
+
+
+def test_fetch_hints_keep_the_format_and_output(aiml, wav, tmp_path):
+    aiml.job_seconds = 30
+    job_id = run_cli("submit", wav).stdout.strip()
+    r = run_cli("fetch", job_id, "-f", "vtt", "-o", tmp_path / "talk.vtt")
+    assert r.exit_code == 4
+    assert f"stt fetch {job_id} --wait -f vtt -o {tmp_path / 'talk.vtt'}" in r.stderr

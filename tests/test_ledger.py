@@ -25,3 +25,19 @@ def test_opening_waits_for_a_writer_instead_of_failing(tmp_path: Path) -> None:
     assert [r.id for r in ledger.recent()] == ["j1"]
     ledger.close()
     other.close()
+
+
+def test_a_creation_left_by_another_host_is_reported_once_it_is_old(tmp_path: Path) -> None:
+    # CI containers get a new hostname every run: a creation cut off in the last one must still be found.
+    import time
+
+    ledger = Ledger(tmp_path / "jobs.sqlite3")
+    key = {"provider": "aiml", "base_url": "http://x", "model": "m", "input": "a.wav", "input_sha256": "s",
+           "options": {}}
+    for started, expected in ((time.time() - 2 * 3600, True), (time.time() - 60, False)):
+        ledger.db.execute("INSERT INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?)",
+                          ("t-old", "aiml", "http://x", "m", "a.wav", "s", "{}", started, 1, "other-host"))
+        token, unfinished = ledger.begin_submission(**key)
+        assert (unfinished is not None) is expected
+        ledger.db.execute("DELETE FROM submissions")
+    ledger.close()

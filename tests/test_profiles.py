@@ -222,3 +222,11 @@ def test_openai_defaults():
     assert (settings.provider, settings.base_url, settings.api_key) == ("openai", "http://127.0.0.1:9/v1", "sk-x")
     # AIML's variable is not an OpenAI key.
     assert config.resolve({"provider": "openai"}, env={"AIMLAPI_KEY": "aiml"}, file_data={}).api_key is None
+
+
+def test_a_keyless_profile_is_told_to_set_its_own_key(wav, monkeypatch):
+    set_config("p", provider="aiml", base_url="http://127.0.0.1:9/v1")
+    monkeypatch.setenv("STT_API_KEY", "exported-for-elsewhere")  # deliberately not used for the profile
+    r = run_cli("--profile", "p", "transcribe", wav)
+    assert r.exit_code == 3
+    assert "stt: hint: run: stt config set --profile p api_key" in r.stderr

@@ -292,3 +292,67 @@ def test_an_interrupted_json_run_still_gives_every_input_its_line(aiml, tmp_path
     assert sorted(line["job_id"] for line in pending) == sorted(aiml.jobs)
     assert all(line["exit_code"] == 130 for line in pending)
     assert [line["status"] for line in lines].count("not_started") == 1
+
+
+def test_a_second_interrupt_leaves_at_once_and_still_says_everything(aiml, tmp_path):
+    aiml.create_delay = 6  # both jobs exist on the server; their ids are slow to come back
+    files = [make_wav(tmp_path / f"held{i}.wav", seconds=0.05 + i / 1000) for i in range(2)]
+    proc = start("transcribe", *files, "--json", "--poll-interval", "0.05")
+    wait_for(lambda: len(aiml.jobs) == 2)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.8)  # waiting for the ids, as it says
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=15)
+    text = err.decode()
+    assert proc.returncode == 130, text
+    assert text.count("interrupted before its job id arrived") == 2, text
+    lines = [json.loads(line) for line in out.decode().splitlines()]
+    assert sorted(line["input"] for line in lines) == sorted(map(str, files))
+    assert {line["status"] for line in lines} == {"submitting"}
+    # Their ids never arrived: the next run cannot resume them, but says so before paying again.
+    aiml.create_delay = 0
+    r = run_cli("transcribe", *files, "--poll-interval", "0.05")
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr.count("never received the job id") == 2
+
+
+def test_an_upload_on_a_slow_link_is_not_waited_for_and_leaves_nothing_to_warn_of(aiml, tmp_path, monkeypatch):
+    import wave
+
+    # urllib3 sends a body under the connect timeout; loopback's window updates against a slow reader
+    # stall a send for seconds, which the suite's 2-s connect timeout would turn into a failed upload.
+    monkeypatch.setenv("STT_CONNECT_TIMEOUT", "60")
+
+    big = tmp_path / "slowlink.wav"
+    with wave.open(str(big), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        # 16 MB at 50 kB/s: once loopback buffers are full, each 1 MiB block takes 20 s, so at the
+        # interrupt the upload is mid-block and cannot stop at a block boundary within the 2-s grace.
+        out.writeframes(b"\x01\x00" * 8_000_000)
+    aiml.upload_rate = 50_000
+    proc = start("transcribe", big)
+    assert aiml.upload_started.wait(15)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=15)  # the 2-s upload grace, not the upload
+    text = err.decode()
+    assert proc.returncode == 130, text
+    assert "interrupted during the upload; nothing was submitted" in text
+    aiml.upload_rate = None
+    r = run_cli("transcribe", big, "--poll-interval", "0.05")
+    assert r.exit_code == 0, r.stderr
+    assert "never received" not in r.stderr
+    assert len(aiml.jobs) == 1
+
+
+def test_ctrl_c_outside_a_run_still_says_interrupted(tmp_path):
+    # Typer turns Ctrl-C into a silent exit 130 wherever our runner is not the one catching it.
+    proc = subprocess.Popen([stt_executable(), "config", "set", "api_key"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
+    time.sleep(1.5)  # reading the key from stdin
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 130
+    assert err.decode().strip().endswith("stt: error: interrupted")

@@ -254,16 +254,21 @@ def test_an_interrupt_while_creations_await_their_answer_loses_no_job(aiml, tmp_
     assert len(aiml.jobs) == 2  # both resumed: nothing paid for twice
 
 
-def test_an_interrupt_mid_upload_stops_it_and_creates_nothing(aiml, tmp_path):
+def big_wav(path, megabytes: int):  # noqa: ANN001, ANN201
+    """A large, quickly made WAV (a constant signal): for uploads that take a while."""
     import wave
 
-    big = tmp_path / "big.wav"
-    with wave.open(str(big), "wb") as out:
+    with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(16000)
-        # 40 MB: far more than loopback socket buffers hold, so the upload is really still sending.
-        out.writeframes(b"\x01\x00" * 20_000_000)
+        out.writeframes(b"\x01\x00" * (megabytes * 500_000))
+    return path
+
+
+def test_an_interrupt_mid_upload_stops_it_and_creates_nothing(aiml, tmp_path):
+    # 40 MB: far more than loopback socket buffers hold, so the upload is really still sending.
+    big = big_wav(tmp_path / "big.wav", 40)
     aiml.upload_rate = 10_000_000  # about 4 s to upload
     proc = start("transcribe", big)
     assert aiml.upload_started.wait(15)
@@ -317,20 +322,12 @@ def test_a_second_interrupt_leaves_at_once_and_still_says_everything(aiml, tmp_p
 
 
 def test_an_upload_on_a_slow_link_is_not_waited_for_and_leaves_nothing_to_warn_of(aiml, tmp_path, monkeypatch):
-    import wave
-
     # urllib3 sends a body under the connect timeout; loopback's window updates against a slow reader
     # stall a send for seconds, which the suite's 2-s connect timeout would turn into a failed upload.
     monkeypatch.setenv("STT_CONNECT_TIMEOUT", "60")
-
-    big = tmp_path / "slowlink.wav"
-    with wave.open(str(big), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16000)
-        # 16 MB at 50 kB/s: once loopback buffers are full, each 1 MiB block takes 20 s, so at the
-        # interrupt the upload is mid-block and cannot stop at a block boundary within the 2-s grace.
-        out.writeframes(b"\x01\x00" * 8_000_000)
+    # 16 MB at 50 kB/s: once loopback buffers are full, each 1 MiB block takes 20 s, so at the
+    # interrupt the upload is mid-block and cannot stop at a block boundary within the 2-s grace.
+    big = big_wav(tmp_path / "slowlink.wav", 16)
     aiml.upload_rate = 50_000
     proc = start("transcribe", big)
     assert aiml.upload_started.wait(15)

@@ -386,9 +386,8 @@ class Session:
                     line = Outcome(input=name, status=NOT_STARTED)
                 self._write_locked(json.dumps(line.to_json(), ensure_ascii=False) + "\n")
 
-    def interrupted_single(self, job_id: str, command: str | None = None) -> Interrupted:
-        return Interrupted(f"interrupted; job {job_id} is still running; resume with: "
-                           f"{command or f'stt fetch {job_id} --wait'}")
+    def interrupted_single(self, job_id: str, command: str) -> Interrupted:
+        return Interrupted(f"interrupted; job {job_id} is still running; resume with: {command}")
 
     def interrupted(self, cut_off: list[Flight] | None = None) -> Interrupted:
         lines = [f"job {job_id} ({name}) is still running; resume with: {command}"
